@@ -1,0 +1,32 @@
+# The README's two commands: `make check` (the main job on the example rotation.yaml) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: venv check test lint bench demo clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+check: venv
+	$(PY) -m scripts.check_rotation --config rotation.yaml
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: venv lint
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) -m bench
+
+demo: venv
+	$(PY) -m scripts.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Thin adapters over each service's official client; no decisions live here."""

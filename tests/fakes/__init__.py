@@ -1,0 +1,1 @@
+"""Local fakes of PagerDuty, Slack, GitHub and Papercups, validated against ../shared/specs."""
