@@ -1,0 +1,103 @@
+"""Checks that need the schedule engine: swaps that match shifts, time off that is covered."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from scripts import schedule
+from scripts.model import Rotation, TimeOff
+from scripts.problems import Problem
+from scripts.yaml_source import Source
+
+
+def check(rot: Rotation, src: Source) -> list[Problem]:
+    """Every swap and time-off problem of a structurally valid rotation."""
+    return _swap_problems(rot, src) + _time_off_problems(rot, src)
+
+
+def _swap_problems(rot: Rotation, src: Source) -> list[Problem]:
+    problems = []
+    for i, swap in enumerate(rot.swaps):
+        cycle = rot.cycle(swap.schedule)
+        first = schedule.defined_from(rot, swap.schedule)
+        kind = "days" if swap.single_day else "dates"
+        for j, (start, _end, on, _cover) in enumerate(schedule.swap_spans(rot, swap)):
+            path = ("swaps", i, kind, j)
+            day = swap.dates[j]
+            if start < schedule.handoff(rot, first):
+                problems.append(src.problem(path, f"{day} is before the {swap.schedule} rotation "
+                                            f"starts ({first})"))
+                continue
+            actual = schedule.person_on(cycle, rot, start)
+            if actual != on:
+                problems.append(src.problem(path, f"{on} is not on {swap.schedule} on {day}: "
+                                            f"{actual} is{_next_turn(rot, swap.schedule, on, day)}"))
+    return problems
+
+
+def _next_turn(rot: Rotation, name: str, person: str, day) -> str:
+    """' (dave is on 2026-12-14)': the person's nearest own week, a hint for fixing the date."""
+    cycle = rot.cycle(name)
+    week = schedule.week_of(rot, schedule.handoff(rot, day))
+    for offset in range(len(cycle.order)):
+        for candidate in (week + timedelta(weeks=offset), week - timedelta(weeks=offset)):
+            if candidate >= cycle.since and cycle.person_at((candidate - cycle.since).days // 7) \
+                    == person:
+                return f" ({person} is on the week of {candidate})"
+    return ""
+
+
+def time_off_span(rot: Rotation, entry: TimeOff) -> tuple[datetime, datetime]:
+    """Time off from midnight of its first day to midnight after its last, in the rotation zone."""
+    start = datetime.combine(entry.first, datetime.min.time(), tzinfo=rot.zone)
+    end = datetime.combine(entry.last + timedelta(days=1), datetime.min.time(), tzinfo=rot.zone)
+    return start, end
+
+
+def _time_off_problems(rot: Rotation, src: Source) -> list[Problem]:
+    problems = []
+    for i, entry in enumerate(rot.time_off):
+        start, end = time_off_span(rot, entry)
+        for shift in schedule.shifts(rot, start, end):
+            if shift.person != entry.person:
+                continue
+            full = schedule.on_call(rot, shift.schedule, shift.start)
+            helpers = _who_could_swap(rot, shift.schedule, entry, full or shift)
+            hint = f"; {', '.join(helpers)} could swap" if helpers else ""
+            problems.append(src.problem(
+                ("time_off", i),
+                f"{entry.person} is off {entry.first}..{entry.last} but holds {shift.schedule} "
+                f"{_local(rot, (full or shift).start)} -> {_local(rot, (full or shift).end)}{hint}",
+            ))
+    return problems
+
+
+def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift) -> list[str]:
+    """Up to three others on the rotation who are free then and whose own week the person is free."""
+    cycle = rot.cycle(name)
+    off = [t for t in rot.time_off]
+    busy = {
+        t.person for t in off
+        if time_off_span(rot, t)[0] < shift.end and time_off_span(rot, t)[1] > shift.start
+    }
+    start, end = time_off_span(rot, entry)
+    week = schedule.week_of(rot, shift.start)
+    found = []
+    for offset in range(1, 2 * len(cycle.order) + 1):
+        for candidate_week in (week + timedelta(weeks=offset), week - timedelta(weeks=offset)):
+            if candidate_week < schedule.defined_from(rot, name):
+                continue
+            person = cycle.person_at((candidate_week - cycle.since).days // 7)
+            week_start = schedule.handoff(rot, candidate_week)
+            week_end = schedule.handoff(rot, candidate_week + timedelta(weeks=1))
+            if person in busy or person == entry.person or week_start < end and week_end > start:
+                continue
+            if person not in [f.split(" ")[0] for f in found]:
+                found.append(f"{person} (on the week of {candidate_week})")
+        if len(found) >= 3:
+            break
+    return found[:3]
+
+
+def _local(rot: Rotation, instant: datetime) -> str:
+    return instant.astimezone(rot.zone).strftime("%a %Y-%m-%d %H:%M")

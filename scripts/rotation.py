@@ -1,0 +1,292 @@
+"""Load and validate rotation.yaml into a Rotation; every problem at once, each at file:line:col."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import jsonschema
+
+from scripts import consistency
+from scripts.model import (
+    HERO,
+    WEEKDAYS,
+    Cycle,
+    HeroRotation,
+    Person,
+    Rotation,
+    Swap,
+    Team,
+    TimeOff,
+)
+from scripts.problems import ConfigError, Problem, suggest
+from scripts.yaml_source import Source, parse
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rotation.schema.json"
+_CORE_KEYS = {"timezone", "handoff", "people", "teams", "support_hero", "swaps", "time_off"}
+
+
+def load(path: str | Path, text: str | None = None) -> tuple[Rotation, list[Problem]]:
+    """Load a rotation file; returns it with its warnings, or raises ConfigError with every error."""
+    path = Path(path)
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from exc
+    src = parse(text, str(path))
+    if src.data is not None and not isinstance(src.data, dict):
+        src.add((), "the file must be a mapping of keys such as timezone, people, support_hero")
+    elif src.data is None and not src.problems:
+        src.add((), "the file is empty")
+    if not src.problems:
+        _check_schema(src)
+    if not src.problems:
+        _check_meaning(src)
+    rot = None if _errors(src) else _build(src)
+    if rot is not None:
+        src.problems.extend(consistency.check(rot, src))
+    if _errors(src):
+        raise ConfigError(_errors(src))
+    return rot, sorted(p for p in src.problems if p.severity != "error")
+
+
+def _errors(src: Source) -> list[Problem]:
+    return [p for p in src.problems if p.severity == "error"]
+
+
+def _schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _check_schema(src: Source) -> None:
+    schema = _schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in validator.iter_errors(src.data):
+        _schema_problem(src, error, schema)
+
+
+def _schema_problem(src: Source, error, schema: dict) -> None:
+    path = tuple(error.absolute_path)
+    kind = error.validator
+    if kind == "additionalProperties":
+        known = set(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - known):
+            src.add(path + (key,), f"unknown key '{key}'{suggest(key, known)}", key=True)
+    elif kind == "required":
+        missing = error.message.split("'")[1]
+        src.add(path, f"missing required key '{missing}'")
+    elif kind == "oneOf" and path and path[0] == "swaps":
+        src.add(path, "a swap needs either `dates` (whole shifts) or `days` (single days), not both")
+    elif kind == "pattern":
+        src.add(path, f"{error.instance!r} {_pattern_hint(error.schema['pattern'])}")
+    elif kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        src.add(path, f"{error.instance!r} is not one of {', '.join(choices)}"
+                f"{suggest(str(error.instance).lower(), choices)}")
+    elif kind == "type":
+        src.add(path, f"expected {error.validator_value}, got {_json_type(error.instance)}")
+    elif kind == "propertyNames":
+        src.add(path + (error.instance,), f"{error.instance!r} is not a valid handle: use "
+                "lowercase letters, digits and '-'", key=True)
+    else:
+        src.add(path, error.message)
+
+
+_PATTERN_HINTS = {
+    "^[a-z0-9-]+$": "is not a valid handle: use lowercase letters, digits and '-'",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": "is not a date: write YYYY-MM-DD",
+    "^([01]?[0-9]|2[0-3]):[0-5][0-9]$": 'is not a time: write "HH:MM", quoted',
+}
+
+
+def _pattern_hint(pattern: str) -> str:
+    return _PATTERN_HINTS.get(pattern, f"does not match {pattern}")
+
+
+def _json_type(value) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "nothing"}.get(type(value), "a number")
+
+
+# --- meaning beyond shape -----------------------------------------------------------------
+
+def _check_meaning(src: Source) -> None:
+    data = src.data
+    zone = _check_zone(src, ("timezone",), data["timezone"])
+    _check_date_fields(src)
+    if src.problems:
+        return
+    people = data["people"]
+    teams = data.get("teams", {})
+    _check_people(src, people, teams)
+    weekday = WEEKDAYS.index(data["handoff"]["day"])
+    _check_cycle(src, ("support_hero",), data["support_hero"], people, weekday)
+    for key, team in teams.items():
+        if "secondary" in team:
+            _check_cycle(src, ("teams", key, "secondary"), team["secondary"], people, weekday)
+    _check_swaps(src, data, people, teams)
+    _check_time_off(src, data, people)
+    if zone and not _errors(src):
+        _warn_heroes_without_secondary(src, data, people, teams)
+
+
+def _check_zone(src: Source, path: tuple, name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        src.add(path, f"'{name}' is not an IANA time zone{suggest(name, available_timezones())}")
+        return None
+
+
+def _check_date_fields(src: Source) -> None:
+    for path, value in _walk(src.data):
+        if path and path[-1] in ("week", "from", "to") or (len(path) > 1 and path[-2] in (
+                "dates", "days")):
+            if isinstance(value, str) and len(value) == 10:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    src.add(path, f"'{value}' is not a calendar date")
+
+
+def _walk(value, path=()):
+    yield path, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk(v, path + (i,))
+
+
+def _check_people(src: Source, people: dict, teams: dict) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for handle, person in people.items():
+        if teams and person["team"] not in teams:
+            src.add(("people", handle, "team"), f"'{person['team']}' is not a team"
+                    f"{suggest(person['team'], teams)}")
+        if "timezone" in person:
+            _check_zone(src, ("people", handle, "timezone"), person["timezone"])
+        for field in ("email", "slack", "github"):
+            if field not in person:
+                continue
+            value = str(person[field]).lower()
+            other = seen.get((field, value))
+            if other:
+                src.add(("people", handle, field), f"{field} {person[field]!r} is also {other}'s")
+            seen[(field, value)] = handle
+
+
+def _unknown_person(src: Source, path: tuple, handle: str, people: dict) -> bool:
+    if handle in people:
+        return False
+    src.add(path, f"'{handle}' is not a person{suggest(handle, people)}")
+    return True
+
+
+def _check_cycle(src: Source, path: tuple, cycle: dict, people: dict, weekday: int) -> None:
+    order = cycle["order"]
+    seen = set()
+    for i, handle in enumerate(order):
+        _unknown_person(src, path + ("order", i), handle, people)
+        if handle in seen:
+            src.add(path + ("order", i), f"'{handle}' appears twice in the order")
+        seen.add(handle)
+    first = cycle["since"]["first"]
+    if first not in order:
+        src.add(path + ("since", "first"), f"'{first}' is not in the order{suggest(first, order)}")
+    week = date.fromisoformat(cycle["since"]["week"])
+    if week.weekday() != weekday:
+        before = week.toordinal() - (week.weekday() - weekday) % 7
+        src.add(path + ("since", "week"), f"{week} is a {WEEKDAYS[week.weekday()]}, not a handoff "
+                f"day ({WEEKDAYS[weekday]}): use {date.fromordinal(before)}")
+
+
+def _check_swaps(src: Source, data: dict, people: dict, teams: dict) -> None:
+    schedules = [HERO] + [k for k, t in teams.items() if "secondary" in t]
+    for i, swap in enumerate(data.get("swaps", [])):
+        path = ("swaps", i)
+        for j, handle in enumerate(swap["people"]):
+            _unknown_person(src, path + ("people", j), handle, people)
+        if swap["people"][0] == swap["people"][1]:
+            src.add(path + ("people",), "a swap needs two different people")
+        schedule = swap.get("schedule", HERO)
+        if schedule not in schedules:
+            src.add(path + ("schedule",), f"'{schedule}' is not a schedule: use {HERO} or a team "
+                    f"with a secondary rotation{suggest(schedule, schedules)}")
+
+
+def _check_time_off(src: Source, data: dict, people: dict) -> None:
+    for i, entry in enumerate(data.get("time_off", [])):
+        _unknown_person(src, ("time_off", i, "person"), entry["person"], people)
+        if entry["to"] < entry["from"]:
+            src.add(("time_off", i, "to"), f"ends ({entry['to']}) before it starts ({entry['from']})")
+
+
+def _warn_heroes_without_secondary(src: Source, data: dict, people: dict, teams: dict) -> None:
+    if not data["support_hero"].get("hero_is_team_secondary", True):
+        return
+    for i, handle in enumerate(data["support_hero"]["order"]):
+        team = people[handle]["team"]
+        if "secondary" not in teams.get(team, {}):
+            src.add(("support_hero", "order", i), f"{handle}'s team '{team}' has no secondary "
+                    "rotation, so their hero weeks cover no team secondary", severity="warning")
+
+
+# --- build the model -----------------------------------------------------------------------
+
+def _line(src: Source, path: tuple) -> int:
+    return src.where(path)[0]
+
+
+def _cycle(src: Source, path: tuple, raw: dict) -> Cycle:
+    return Cycle(
+        order=tuple(raw["order"]),
+        since=date.fromisoformat(raw["since"]["week"]),
+        first=raw["since"]["first"],
+        line=_line(src, path + ("order",)),
+        since_line=_line(src, path + ("since",)),
+    )
+
+
+def _build(src: Source) -> Rotation:
+    data = src.data
+    hh, mm = (int(x) for x in data["handoff"]["time"].split(":"))
+    people = {
+        h: Person(h, p["name"], p["email"], p["team"], p.get("github"), p.get("slack"),
+                  p.get("timezone"), _line(src, ("people", h)))
+        for h, p in data["people"].items()
+    }
+    teams = {
+        k: Team(k, t["name"], t.get("pagerduty_schedule"),
+                _cycle(src, ("teams", k, "secondary"), t["secondary"]) if "secondary" in t else None,
+                _line(src, ("teams", k)))
+        for k, t in data.get("teams", {}).items()
+    }
+    raw_hero = data["support_hero"]
+    hero = HeroRotation(_cycle(src, ("support_hero",), raw_hero), raw_hero.get("pagerduty_schedule"),
+                        raw_hero.get("hero_is_team_secondary", True), _line(src, ("support_hero",)))
+    swaps = tuple(
+        Swap(tuple(s["people"]), tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"]),
+             "days" in s, s.get("schedule", HERO), s.get("reason", ""), _line(src, ("swaps", i)))
+        for i, s in enumerate(data.get("swaps", []))
+    )
+    time_off = tuple(
+        TimeOff(t["person"], date.fromisoformat(t["from"]), date.fromisoformat(t["to"]),
+                t.get("reason", ""), _line(src, ("time_off", i)))
+        for i, t in enumerate(data.get("time_off", []))
+    )
+    settings = {k: v for k, v in data.items() if k not in _CORE_KEYS}
+    return Rotation(src.file, data["timezone"], WEEKDAYS.index(data["handoff"]["day"]),
+                    time(hh, mm), people, teams, hero, swaps, time_off, settings)
+
+
+def parse_now(text: str | None) -> datetime:
+    """--now as an aware datetime (UTC when no offset is given); the wall clock when absent."""
+    if not text:
+        return datetime.now().astimezone()
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))

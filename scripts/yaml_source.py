@@ -1,0 +1,130 @@
+"""Read YAML into plain data plus the line:col of every value, flagging YAML 1.1 traps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from scripts.problems import Problem
+
+Path = tuple  # a path of keys and indexes into the document, e.g. ("swaps", 0, "people")
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+
+
+def path_text(path: Path) -> str:
+    """("swaps", 0, "people") -> 'swaps[0].people'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass
+class Source:
+    """A parsed YAML document: plain data, positions by path, and problems found while reading."""
+
+    file: str
+    data: object = None
+    positions: dict = field(default_factory=dict)
+    key_positions: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def where(self, path: Path, key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the value (or its key) at path, or its nearest parent."""
+        table = self.key_positions if key else self.positions
+        path = tuple(path)
+        while path and path not in table and path not in self.positions:
+            path = path[:-1]
+        return table.get(path) or self.positions.get(path, (1, 1))
+
+    def problem(self, path: Path, message: str, severity: str = "error", key=False) -> Problem:
+        line, col = self.where(path, key=key)
+        return Problem(self.file, line, col, path_text(path), message, severity)
+
+    def add(self, path: Path, message: str, severity: str = "error", key=False) -> None:
+        self.problems.append(self.problem(path, message, severity, key))
+
+
+def _mark(node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _scalar(src: Source, node: yaml.ScalarNode, path: Path):
+    text = node.value
+    if node.style is not None:  # quoted or block scalars are always strings
+        return text
+    if node.tag == _BOOL_TAG:
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        src.add(path, f"'{text}' is read as a boolean by YAML 1.1; quote it (\"{text}\")")
+        return text
+    if node.tag == _INT_TAG:
+        if _SEXAGESIMAL.match(text):
+            src.add(path, f"{text} is read as a number ({yaml.safe_load(text)}); quote it: \"{text}\"")
+            return text
+        return yaml.safe_load(text)
+    if node.tag == _FLOAT_TAG:
+        if _SEXAGESIMAL.match(text):
+            src.add(path, f"{text} is read as a number; quote it: \"{text}\"")
+            return text
+        return yaml.safe_load(text)
+    if node.tag == _NULL_TAG:
+        return None
+    # Timestamps stay as their text: the schema checks their shape, the loader parses them.
+    return text
+
+
+def _build(src: Source, node, path: Path):
+    src.positions[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = _build(src, key_node, path + ("<key>",))
+            src.positions.pop(path + ("<key>",), None)
+            if not isinstance(key, str):
+                key = str(key)
+            child = path + (key,)
+            if key in result:
+                first = src.key_positions[child][0]
+                src.key_positions.setdefault(child + ("<dup>",), _mark(key_node))
+                src.problems.append(
+                    Problem(
+                        src.file,
+                        *_mark(key_node),
+                        path_text(child),
+                        f"duplicate key '{key}' (first defined on line {first})",
+                    )
+                )
+                continue
+            src.key_positions[child] = _mark(key_node)
+            result[key] = _build(src, value_node, child)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(src, item, path + (i,)) for i, item in enumerate(node.value)]
+    return _scalar(src, node, path)
+
+
+def parse(text: str, file: str) -> Source:
+    """Parse one YAML document; syntax errors become problems instead of exceptions."""
+    src = Source(file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        src.problems.append(Problem(file, line, col, "", f"YAML syntax: {exc.problem}"))
+        return src
+    except yaml.YAMLError as exc:
+        src.problems.append(Problem(file, 1, 1, "", f"YAML syntax: {exc}"))
+        return src
+    if node is not None:
+        src.data = _build(src, node, ())
+    return src
