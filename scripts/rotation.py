@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -282,11 +282,3 @@ def _build(src: Source) -> Rotation:
     settings = {k: v for k, v in data.items() if k not in _CORE_KEYS}
     return Rotation(src.file, data["timezone"], WEEKDAYS.index(data["handoff"]["day"]),
                     time(hh, mm), people, teams, hero, swaps, time_off, settings)
-
-
-def parse_now(text: str | None) -> datetime:
-    """--now as an aware datetime (UTC when no offset is given); the wall clock when absent."""
-    if not text:
-        return datetime.now().astimezone()
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))

@@ -1,0 +1,92 @@
+"""The command line every job shares: arguments, config loading, error output and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scripts import rotation
+from scripts.model import Rotation
+from scripts.problems import ConfigError, Problem, annotation
+
+EXIT_OK, EXIT_APPLY_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or environment (a missing token, an unknown team): exit 2, nothing written."""
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An ArgumentParser with the options every job takes."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default="rotation.yaml", help="the rotation file (rotation.yaml)")
+    p.add_argument("--now", type=parse_now, default=None,
+                   help="pretend it is this ISO 8601 instant (default: now)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--apply", action="store_true", help="write changes (default: dry run)")
+    return p
+
+
+def parse_now(text: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def now_or(args) -> datetime:
+    return args.now or datetime.now(UTC)
+
+
+def load(path: str) -> tuple[Rotation, list[Problem]]:
+    """Load the rotation, printing warnings to stderr; ConfigError propagates to `guard`."""
+    rot, warnings = rotation.load(path)
+    report_problems(warnings)
+    return rot, warnings
+
+
+def report_problems(problems: Iterable[Problem]) -> None:
+    """Problems on stderr, and as workflow-command annotations inside GitHub Actions."""
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    for problem in problems:
+        prefix = "" if problem.severity == "error" else "warning: "
+        print(prefix + str(problem), file=sys.stderr)
+        if in_actions:
+            print(annotation(problem))
+
+
+def guard(job) -> int:
+    """Run `job()` mapping bad config and usage to exit 2 with a clear message."""
+    try:
+        return job()
+    except ConfigError as exc:
+        report_problems(exc.problems)
+        n = len(exc.problems)
+        print(f"{n} problem{'s' if n != 1 else ''} in the configuration; nothing was written.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def token(name: str, needed: bool) -> str | None:
+    """A token from the environment; with `needed` (an --apply) its absence is a usage error."""
+    value = os.environ.get(name) or None
+    if needed and not value:
+        raise UsageError(f"--apply needs {name} in the environment; nothing was written")
+    return value
+
+
+def write_summary(markdown: str) -> None:
+    """Append Markdown to the GitHub Actions job summary when there is one."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with Path(path).open("a", encoding="utf-8") as f:
+            f.write(markdown.rstrip() + "\n\n")

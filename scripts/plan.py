@@ -1,0 +1,63 @@
+"""A plan: the changes a writing job would make, each with its reason and rotation.yaml line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write a job would make; `target` groups changes (a schedule, a channel, a repo)."""
+
+    action: str  # e.g. create, update, delete, post, label
+    target: str
+    summary: str  # what a person reads: "Wed 16 Dec 09:00 -> ...: frank covers erin"
+    reason: str = ""  # why: "swap", "hero-as-secondary", "drift", ...
+    line: int = 0  # the rotation.yaml line it comes from, 0 when none
+    data: dict = field(default_factory=dict, compare=False)  # what the adapter needs to apply it
+
+    def where(self, config: str) -> str:
+        return f"{config}:{self.line}" if self.line else ""
+
+
+def render_text(changes: Iterable[Change], config: str, title: str) -> str:
+    """Plain text grouped by target, with a count line."""
+    changes = list(changes)
+    lines = [title]
+    for target in dict.fromkeys(c.target for c in changes):
+        lines.append(f"\n{target}:")
+        for c in (c for c in changes if c.target == target):
+            why = ", ".join(x for x in (c.reason, c.where(config)) if x)
+            lines.append(f"  {c.action:<7} {c.summary}" + (f" ({why})" if why else ""))
+    lines.append(f"\n{count_line(changes)}")
+    return "\n".join(lines)
+
+
+def render_markdown(changes: Iterable[Change], config: str, title: str) -> str:
+    """Markdown for the job summary: a section per target."""
+    changes = list(changes)
+    lines = [f"### {title}", ""]
+    for target in dict.fromkeys(c.target for c in changes):
+        lines += [f"**{target}**", ""]
+        for c in (c for c in changes if c.target == target):
+            why = ", ".join(x for x in (c.reason, c.where(config)) if x)
+            lines.append(f"- {c.action} {c.summary}" + (f" ({why})" if why else ""))
+        lines.append("")
+    lines.append(count_line(changes))
+    return "\n".join(lines)
+
+
+def render_json(changes: Iterable[Change], **extra) -> str:
+    return json.dumps({"changes": [asdict(c) for c in changes], **extra}, indent=2, default=str)
+
+
+def count_line(changes: list[Change]) -> str:
+    if not changes:
+        return "No changes: everything already matches."
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    parts = ", ".join(f"{n} {action}" for action, n in counts.items())
+    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {parts}"
