@@ -51,12 +51,13 @@ def load(path: str) -> tuple[Rotation, list[Problem]]:
     return rot, warnings
 
 
-def report_problems(problems: Iterable[Problem]) -> None:
-    """Problems on stderr, and as workflow-command annotations inside GitHub Actions."""
+def report_problems(problems: Iterable[Problem], echo: bool = True) -> None:
+    """Problems on stderr (unless the report shows them), and as annotations inside Actions."""
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     for problem in problems:
         prefix = "" if problem.severity == "error" else "warning: "
-        print(prefix + str(problem), file=sys.stderr)
+        if echo:
+            print(prefix + str(problem), file=sys.stderr)
         if in_actions:
             print(annotation(problem))
 

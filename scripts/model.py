@@ -32,6 +32,7 @@ class Cycle:
     first: str
     line: int = 0  # of `order`
     since_line: int = 0
+    since_col: int = 1
 
     def person_at(self, week_index: int) -> str:
         """Who is on `week_index` weeks after `since` (negative: before it)."""

@@ -248,7 +248,8 @@ def _cycle(src: Source, path: tuple, raw: dict) -> Cycle:
         since=date.fromisoformat(raw["since"]["week"]),
         first=raw["since"]["first"],
         line=_line(src, path + ("order",)),
-        since_line=_line(src, path + ("since",)),
+        since_line=src.where(path + ("since",))[0],
+        since_col=src.where(path + ("since",))[1],
     )
 
 

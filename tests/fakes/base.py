@@ -1,0 +1,474 @@
+"""Base of the local fake services: a threaded Werkzeug server checking all traffic against specs/.
+
+A fake is a subclass with a spec and routes; handlers get a Request and path parameters and answer
+`(status, json_body)` or `(status, json_body, headers)`, holding `self.lock`::
+
+    class PagerDutyFake(FakeService):
+        spec = "pagerduty-rest.json"    # file in specs/ (or an inline dict; None: no checks)
+        env_var = "PAGERDUTY_API_URL"   # fake_env() sets it to .url
+        tls = True                      # the pagerduty client refuses http://
+        status_aliases = {("GET", "/schedules/{id}/overrides"): {200: 201}}  # documented 201
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.users = {}
+
+        @route("GET", "/users/{id}")
+        def get_user(self, req, id):
+            if id not in self.users:
+                return 404, {"error": {"message": "Not Found", "code": 2100}}
+            return 200, {"user": self.users[id]}
+
+    with PagerDutyFake() as pd:  # leaving the block raises if anything broke the spec
+        env = fake_env(pd)       # {"PAGERDUTY_API_URL": ..., "SSL_CERT_FILE": ..., ...}
+
+Quirk hooks (class attributes): `base_path`, `status_aliases`, `unchecked_responses` (each with its
+reason), `ignore_params`, `greedy_params`, `method_fallbacks`, `args_anywhere`; methods `is_read`,
+`response_key`, `fault_body`. Tests drive faults with `inject()` and `latency`, read `calls`,
+`count()`, `reads()`, `writes()`, and `violations` (or `assert_clean()`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import re
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+import trustme
+from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request as WerkzeugRequest
+from werkzeug.wrappers import Response
+
+from tests.fakes import spec as specs
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def route(method: str, template: str):
+    """Mark a method as the handler of `method template` (template relative to base_path)."""
+
+    def mark(fn):
+        fn.routes = [*getattr(fn, "routes", []), (method.upper(), template)]
+        return fn
+
+    return mark
+
+
+@dataclass
+class Request:
+    """What a handler sees of a request; `path` is below base_path, percent-decoded."""
+
+    method: str
+    path: str
+    query: MultiDict  # .get(name) first value, .getlist(name) all of them
+    headers: Headers
+    data: bytes = b""
+    form: MultiDict = field(default_factory=MultiDict)  # a form-encoded body
+    json: Any = None  # a JSON body, parsed
+    json_error: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("Authorization")
+
+    @property
+    def args(self) -> MultiDict:
+        """Query, form and JSON-object arguments in one (Slack reads them from any of these)."""
+        members = self.json.items() if isinstance(self.json, dict) else []
+        return MultiDict([*self.query.items(multi=True), *self.form.items(multi=True), *members])
+
+
+@dataclass
+class Call:
+    """One request as the fake answered it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+    time: float  # time.time() when answered
+    fault: bool = False  # answered by an injected fault, not by the handler
+
+
+@dataclass
+class Fault:
+    """An injected answer for the next `remaining` matching requests."""
+
+    method: str
+    path: str
+    status: int | None
+    remaining: int
+    headers: dict[str, str]
+    body: Any
+    delay: float
+
+
+@cache
+def _pattern(glob: str) -> re.Pattern:
+    """`{name}` and `*` match within one path segment, `**` across segments."""
+    parts = re.split(r"(\*\*|\*|\{[^}]*\})", glob)
+    wild = {"**": ".*", "*": "[^/]*"}
+    return re.compile(
+        "".join(wild.get(p) or ("[^/]+" if p[:1] == "{" else re.escape(p)) for p in parts) + "$"
+    )
+
+
+def _matches(method: str | None, path: str | None, call_method: str, call_path: str) -> bool:
+    if method not in (None, "*", call_method):
+        return False
+    return path is None or bool(_pattern(path).match(call_path))
+
+
+@cache
+def _tls() -> tuple[trustme.LeafCert, str]:
+    """One throwaway CA per process, its server certificate, and the CA as a PEM file."""
+    ca = trustme.CA()
+    folder = tempfile.mkdtemp(prefix="fake-ca-")
+    atexit.register(shutil.rmtree, folder, True)
+    bundle = Path(folder) / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return ca.issue_cert("127.0.0.1", "localhost"), str(bundle)
+
+
+def ca_bundle_path() -> str:
+    """PEM file of the CA that signs every TLS fake (for SSL_CERT_FILE / REQUESTS_CA_BUNDLE)."""
+    return _tls()[1]
+
+
+def fake_env(*fakes: FakeService) -> dict[str, str]:
+    """Environment for code under test: each fake's URL variable, and the CA if any uses TLS."""
+    env: dict[str, str] = {}
+    for fake in fakes:
+        env.update(fake.env())
+    return env
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any) -> None:
+        pass  # a log line per request would drown test and benchmark output
+
+
+class FakeService:
+    """A fake HTTP service on 127.0.0.1; subclass it, see the module docstring."""
+
+    spec: ClassVar[str | dict | None] = None
+    base_path: str | None = None  # None: the spec's server path ("" without a spec)
+    env_var: ClassVar[str | None] = None
+    tls: bool = False
+    # (method, spec template) -> {status answered: status documented}, for documented mistakes
+    status_aliases: ClassVar[dict[tuple[str, str], dict[int, int]]] = {}
+    # (method, spec template) -> why its responses cannot be validated; a reason is required
+    unchecked_responses: ClassVar[dict[tuple[str, str], str]] = {}
+    ignore_params: ClassVar[frozenset[tuple[str, str]]] = frozenset()  # (in, name) not checked
+    greedy_params: ClassVar[frozenset[str]] = frozenset()  # path params that may hold "/"
+    method_fallbacks: ClassVar[dict[str, str]] = {}  # e.g. {"POST": "GET"}: Slack takes both
+    args_anywhere: ClassVar[bool] = False  # query/form arguments may come in any part (Slack)
+    check_on_exit: ClassVar[bool] = True  # `with` raises on exit if any violation was recorded
+
+    def __init__(self, *, tls: bool | None = None, latency: float = 0.0):
+        self.tls = type(self).tls if tls is None else tls
+        self.latency = latency  # seconds added to every request (benchmarks)
+        self.lock = threading.RLock()  # guards all state; handlers run holding it
+        self.violations: list[str] = []
+        self.faults: list[Fault] = []
+        self._calls: list[Call] = []
+        self._spec = self._load_spec()
+        self._routes = _route_table(type(self))
+        self._stopping = threading.Event()
+        self._server = None
+
+    def _load_spec(self) -> specs.Spec | None:
+        source = type(self).spec
+        if isinstance(source, dict):
+            loaded = specs.Spec(source)  # inline specs are small: no cache
+        else:
+            loaded = specs.load(source) if source else None
+        if self.base_path is None:
+            self.base_path = loaded.base_path if loaded else ""
+        quirks = {**self.status_aliases, **self.unchecked_responses}
+        for key in quirks:  # a misspelt quirk would silently check nothing
+            if not loaded or key not in loaded.operations:
+                raise ValueError(f"{type(self).__name__}: {key} is not an operation of the spec")
+        for key, reason in self.unchecked_responses.items():
+            if not reason.strip():
+                raise ValueError(f"{type(self).__name__}: unchecked {key} needs a reason")
+        return loaded
+
+    # -- lifecycle
+
+    def start(self) -> FakeService:
+        context = self._ssl_context() if self.tls else None
+        self._stopping.clear()
+        self._server = make_server(
+            "127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context,
+            request_handler=_QuietHandler,
+        )  # fmt: skip
+        # A short poll interval keeps stop() fast: tests start and stop many servers.
+        serve = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        serve.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._stopping.set()  # cuts injected delays short
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeService:
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.stop()
+        if exc_type is None and self.check_on_exit:
+            self.assert_clean()
+
+    @staticmethod
+    def _ssl_context() -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        _tls()[0].configure_cert(context)
+        return context
+
+    @property
+    def origin(self) -> str:
+        """scheme://127.0.0.1:port, without base_path."""
+        assert self._server is not None, "start() the fake first"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API: origin + base_path."""
+        return self.origin + self.base_path
+
+    @property
+    def ca_bundle_path(self) -> str:
+        return ca_bundle_path()
+
+    def env(self) -> dict[str, str]:
+        """Variables pointing code under test here; override to add e.g. a token."""
+        env = {self.env_var: self.url} if self.env_var else {}
+        if self.tls:  # urllib/ssl and httpx read SSL_CERT_FILE, requests REQUESTS_CA_BUNDLE
+            env |= {"SSL_CERT_FILE": ca_bundle_path(), "REQUESTS_CA_BUNDLE": ca_bundle_path()}
+        return env
+
+    # -- violations
+
+    def violation(self, message: str) -> None:
+        with self.lock:
+            self.violations.append(message)
+
+    def assert_clean(self) -> None:
+        """Raise if any request or response broke the spec (or no handler answered)."""
+        with self.lock:
+            found = list(self.violations)
+        if found:
+            lines = "\n".join(f"  - {v}" for v in found)
+            raise AssertionError(f"{type(self).__name__}: {len(found)} violation(s):\n{lines}")
+
+    # -- faults and accounting
+
+    def inject(
+        self,
+        method: str,
+        path: str,
+        status: int | None = None,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        delay: float = 0.0,
+    ) -> Fault:
+        """Answer the next `times` matching requests with `status` (after `delay` seconds).
+
+        `path` is a template or glob below base_path ("/users/{id}", "/users/*", "/**"); with
+        no status the request goes on to its handler after the delay (to provoke timeouts).
+        """
+        fault = Fault(method.upper(), path, status, times, dict(headers or {}), body, delay)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and _matches(fault.method, fault.path, method, path):
+                    fault.remaining -= 1
+                    return fault
+        return None
+
+    def fault_body(self, status: int) -> Any:
+        """JSON body of an injected fault given without one; override per service."""
+        return {"error": {"code": status, "message": "injected fault"}}
+
+    @property
+    def calls(self) -> list[Call]:
+        with self.lock:
+            return list(self._calls)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests so far, optionally of one method and path (template or glob)."""
+        return sum(_matches(method, path, c.method, c.path) for c in self.calls)
+
+    def is_read(self, method: str, path: str) -> bool:
+        """Whether a request only reads; override where reads are POSTs (Slack)."""
+        return method in READ_METHODS
+
+    def reads(self) -> int:
+        return sum(self.is_read(c.method, c.path) for c in self.calls)
+
+    def writes(self) -> int:
+        return sum(not self.is_read(c.method, c.path) for c in self.calls)
+
+    def reset_counts(self) -> None:
+        with self.lock:
+            self._calls.clear()
+
+    def response_key(self, method: str, template: str, status: int, body: Any) -> str:
+        """Which documented response an answer is (a status or "default"); a quirk hook."""
+        return str(self.status_aliases.get((method, template), {}).get(status, status))
+
+    # -- serving
+
+    def _wsgi(self, environ: dict, start_response) -> Any:
+        return self._respond(WerkzeugRequest(environ))(environ, start_response)
+
+    def _respond(self, raw: WerkzeugRequest) -> Response:
+        req = _request(raw, self.base_path)
+        where = f"{raw.method} {raw.full_path.rstrip('?')}"
+        self._pause(self.latency)
+        op = self._check_request(req, where) if req else None
+        fault = self._take_fault(req.method, req.path) if req else None
+        if fault:
+            self._pause(fault.delay)
+        if fault and fault.status:
+            body = self.fault_body(fault.status) if fault.body is None else fault.body
+            status, payload, headers = fault.status, _encode(body), fault.headers
+        else:
+            status, payload, headers = self._answer(req, op, where)
+        self._record(raw, req, status, fault is not None and bool(fault.status))
+        return _response(status, payload, headers)
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)  # returns early when the fake stops
+
+    def _check_request(self, req: Request, where: str) -> specs.Operation | None:
+        """The spec operation of a request (None without a spec), recording what is wrong."""
+        if self._spec is None:
+            return None
+        found = self._spec.match(req.method, req.path, self.greedy_params)
+        if found is None and (fallback := self.method_fallbacks.get(req.method)):
+            found = self._spec.match(fallback, req.path, self.greedy_params)
+        if found is None:
+            self.violation(f"{where}: not in the spec")
+            return None
+        op, params = found
+        problems = op.check_request(req, params, self.ignore_params, self.args_anywhere)
+        for problem in problems:
+            self.violation(f"{where} ({op}): {problem}")
+        return op
+
+    def _answer(self, req: Request | None, op, where: str) -> tuple[int, bytes, dict]:
+        """Status, body and headers from the handler, with the response checked."""
+        handler = self._handler(req) if req else None
+        if handler is None:
+            self.violation(f"{where}: no handler in {type(self).__name__}")
+            return 404, _encode({"error": f"no fake handler for {where}"}), {}
+        fn, params = handler
+        try:
+            with self.lock:
+                status, body, *rest = fn(self, req, **params)
+                payload = _encode(body)  # inside the lock: body may be live state
+        except Exception:
+            self.violation(f"{where}: handler failed:\n{traceback.format_exc()}")
+            return 500, _encode({"error": "fake handler failed"}), {}
+        if op is not None and (op.method, op.template) not in self.unchecked_responses:
+            parsed = _parsed(payload)
+            key = self.response_key(op.method, op.template, status, parsed)
+            for problem in op.check_response(key, parsed):
+                self.violation(f"{where} ({op}) -> {status}: {problem}")
+        return status, payload, rest[0] if rest else {}
+
+    def _handler(self, req: Request):
+        for method, regex, names, fn in self._routes:
+            if method == req.method and (match := regex.match(req.path)):
+                return fn, dict(zip(names, match.groups(), strict=True))
+        return None
+
+    def _record(self, raw: WerkzeugRequest, req: Request | None, status: int, fault: bool):
+        path = req.path if req else raw.path
+        call = Call(raw.method, path, dict(raw.args.lists()), status, time.time(), fault)
+        with self.lock:
+            self._calls.append(call)
+
+
+@cache
+def _route_table(cls: type) -> list[tuple[str, re.Pattern, list[str], Any]]:
+    """Every @route of a class and its bases (subclass wins), most specific template first."""
+    handlers = {}
+    for klass in reversed(cls.__mro__):
+        handlers |= {name: fn for name, fn in vars(klass).items() if hasattr(fn, "routes")}
+    routes = {(m, t): fn for fn in handlers.values() for m, t in fn.routes}
+    order = specs.by_specificity(list({t for _, t in routes}))
+    table = []
+    for template in order:
+        regex, names = specs.compile_template(template, cls.greedy_params), specs.names(template)
+        table += [(m, regex, names, fn) for (m, t), fn in routes.items() if t == template]
+    return table
+
+
+def _request(raw: WerkzeugRequest, base_path: str) -> Request | None:
+    """Our Request from Werkzeug's; None when the path is outside base_path."""
+    if not (raw.path == base_path or raw.path.startswith(base_path + "/")):
+        return None
+    data = raw.get_data()
+    req = Request(raw.method, raw.path[len(base_path) :] or "/", raw.args, raw.headers, data)
+    if data and "json" in req.content_type:
+        try:
+            req.json = json.loads(data)
+        except ValueError as error:
+            req.json_error = str(error)
+    elif data and req.content_type == "application/x-www-form-urlencoded":
+        req.form = MultiDict(parse_qsl(data.decode(), keep_blank_values=True))
+    return req
+
+
+def _parsed(payload: bytes) -> Any:
+    """A response body as the client sees it, for validation."""
+    if not payload:
+        return specs.NO_BODY
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode(errors="replace")  # fails any object schema, readably
+
+
+def _encode(body: Any) -> bytes:
+    if body is None:
+        return b""
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def _response(status: int, payload: bytes, headers: dict) -> Response:
+    response = Response(payload, status=status, headers=headers)
+    if payload and not any(k.lower() == "content-type" for k in headers):
+        response.headers["Content-Type"] = "application/json"
+    return response
