@@ -1,4 +1,4 @@
-"""Pure rendering of check_rotation: the coming weeks as a table, what an edit moves, as text/md/json."""
+"""Pure rendering of check_rotation: the coming weeks and what an edit moves, as text/md/json."""
 
 from __future__ import annotations
 
@@ -25,8 +25,13 @@ class Report:
     moves: list[Move] | None = None
 
 
-def build(rot: Rotation, now: datetime, weeks: int, warnings: list[Problem],
-          moves_: list[Move] | None = None) -> Report:
+def build(
+    rot: Rotation,
+    now: datetime,
+    weeks: int,
+    warnings: list[Problem],
+    moves_: list[Move] | None = None,
+) -> Report:
     first = schedule.week_of(rot, now)
     starts = [schedule.handoff(rot, first + timedelta(weeks=i)) for i in range(weeks + 1)]
     shifts = schedule.shifts(rot, starts[0], starts[-1])
@@ -50,12 +55,15 @@ def _rows(report: Report) -> tuple[list[str], list[list[str]]]:
     keys = report.rot.schedules()
     zone = report.rot.zone
     header = ["Week of", f"Handoff ({report.rot.timezone})", "UTC"] + [
-        "Support Hero" if k == HERO else report.rot.teams[k].name for k in keys]
+        "Support Hero" if k == HERO else report.rot.teams[k].name for k in keys
+    ]
     rows = []
     for start, end in zip(report.weeks, report.weeks[1:], strict=False):
         local = start.astimezone(zone)
-        rows.append([f"{local:%a %d %b %Y}", f"{local:%H:%M %Z}", f"{start:%H:%M}"]
-                    + [_cell(report, k, start, end) for k in keys])
+        rows.append(
+            [f"{local:%a %d %b %Y}", f"{local:%H:%M %Z}", f"{start:%H:%M}"]
+            + [_cell(report, k, start, end) for k in keys]
+        )
     return header, rows
 
 
@@ -63,8 +71,12 @@ def text(report: Report) -> str:
     header, rows = _rows(report)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [f"Coming {len(rows)} weeks ({report.rot.file})", "", fmt.format(*header),
-             fmt.format(*("-" * w for w in widths))]
+    lines = [
+        f"Coming {len(rows)} weeks ({report.rot.file})",
+        "",
+        fmt.format(*header),
+        fmt.format(*("-" * w for w in widths)),
+    ]
     lines += [fmt.format(*r) for r in rows]
     lines += ["", LEGEND]
     lines += _moves_text(report) + _warnings_text(report)
@@ -78,8 +90,10 @@ def _moves_text(report: Report) -> list[str]:
         return ["", "This change moves no shift."]
     lines = ["", "What this change moves:"]
     for m in report.moves:
-        lines.append(f"  {m.schedule}: {_span(report, m)}: {m.before or '(nobody)'} -> "
-                     f"{m.after or '(nobody)'}")
+        lines.append(
+            f"  {m.schedule}: {_span(report, m)}: {m.before or '(nobody)'} -> "
+            f"{m.after or '(nobody)'}"
+        )
     lines.append(f"  People affected: {', '.join(affected(report.moves))}")
     return lines
 
@@ -99,8 +113,12 @@ def affected(moves: list[Move]) -> list[str]:
 
 def markdown(report: Report) -> str:
     header, rows = _rows(report)
-    lines = [f"### Support rotation: the coming {len(rows)} weeks", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        f"### Support rotation: the coming {len(rows)} weeks",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
     lines += ["", f"`{LEGEND}`"]
     if report.moves is not None:
@@ -108,8 +126,10 @@ def markdown(report: Report) -> str:
         if not report.moves:
             lines.append("Nothing: no shift changes hands.")
         for m in report.moves:
-            lines.append(f"- **{m.schedule}** {_span(report, m)}: {m.before or '(nobody)'} → "
-                         f"{m.after or '(nobody)'}")
+            lines.append(
+                f"- **{m.schedule}** {_span(report, m)}: {m.before or '(nobody)'} → "
+                f"{m.after or '(nobody)'}"
+            )
         if report.moves:
             lines += ["", "People affected: " + ", ".join(f"`{p}`" for p in affected(report.moves))]
     if report.warnings:
@@ -122,15 +142,25 @@ def as_json(report: Report, errors: list[Problem]) -> str:
         "errors": [e.as_json() for e in errors],
         "warnings": [w.as_json() for w in report.warnings] if report else [],
         "shifts": [
-            {"schedule": s.schedule, "start": _iso(report, s.start), "end": _iso(report, s.end),
-             "person": s.person, "why": s.why}
+            {
+                "schedule": s.schedule,
+                "start": _iso(report, s.start),
+                "end": _iso(report, s.end),
+                "person": s.person,
+                "why": s.why,
+            }
             for s in sorted(report.shifts if report else [], key=lambda s: (s.schedule, s.start))
         ],
     }
     if report and report.moves is not None:
         data["changes"] = [
-            {"schedule": m.schedule, "start": _iso(report, m.start), "end": _iso(report, m.end),
-             "before": m.before, "after": m.after}
+            {
+                "schedule": m.schedule,
+                "start": _iso(report, m.start),
+                "end": _iso(report, m.end),
+                "before": m.before,
+                "after": m.after,
+            }
             for m in report.moves
         ]
     return json.dumps(data, indent=2)

@@ -15,8 +15,11 @@ from scripts.problems import ConfigError, Problem
 def _parser():
     p = cli.parser(__doc__)
     p.add_argument("--weeks", type=int, default=8, help="how many weeks to show (default 8)")
-    p.add_argument("--base", metavar="REV|FILE",
-                   help="compare with this git revision (e.g. origin/main) or file")
+    p.add_argument(
+        "--base",
+        metavar="REV|FILE",
+        help="compare with this git revision (e.g. origin/main) or file",
+    )
     return p
 
 
@@ -24,14 +27,20 @@ def load_base(base: str, config: str) -> Rotation:
     """The rotation as it was at a git revision, or in another file."""
     if Path(base).is_file():
         return rotation.load(base)[0]
-    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
-                         text=True, check=False).stdout.strip()
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     relative = Path(config).resolve().relative_to(top) if top else Path(config)
-    shown = subprocess.run(["git", "show", f"{base}:{relative.as_posix()}"], capture_output=True,
-                           text=True, check=False)
+    shown = subprocess.run(
+        ["git", "show", f"{base}:{relative.as_posix()}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if shown.returncode != 0:
-        raise cli.UsageError(f"--base {base}: cannot read {relative} there "
-                             f"({shown.stderr.strip() or 'git failed'})")
+        raise cli.UsageError(
+            f"--base {base}: cannot read {relative} there ({shown.stderr.strip() or 'git failed'})"
+        )
     return rotation.load(f"{base}:{relative.as_posix()}", text=shown.stdout)[0]
 
 
@@ -41,11 +50,17 @@ def rewrite_problems(rot: Rotation, base: Rotation, now) -> list[Problem]:
     for r in history.rewrites(base, rot, now):
         cycle = rot.cycle(r.schedule)
         local = r.week.astimezone(rot.zone)
-        problems.append(Problem(
-            rot.file, cycle.since_line, cycle.since_col, _cycle_path(r.schedule),
-            f"this change moves a shift that has already started (week of {local:%Y-%m-%d}: "
-            f"{r.before} -> {r.after}); to keep everyone's upcoming weeks where they were, "
-            f"use since: {{week: {r.since}, first: {r.first}}}"))
+        problems.append(
+            Problem(
+                rot.file,
+                cycle.since_line,
+                cycle.since_col,
+                _cycle_path(r.schedule),
+                f"this change moves a shift that has already started (week of {local:%Y-%m-%d}: "
+                f"{r.before} -> {r.after}); to keep everyone's upcoming weeks where they were, "
+                f"use since: {{week: {r.since}, first: {r.first}}}",
+            )
+        )
     return problems
 
 
@@ -63,9 +78,13 @@ def run(args) -> int:
     errors = rewrite_problems(rot, base, now) if base else []
     if errors:
         return _fail(args, errors)
-    warnings = sorted(warnings + [
-        Problem(rot.file, line, 1, "", message, "warning")
-        for line, message in fairness.warnings(rot, now)])
+    warnings = sorted(
+        warnings
+        + [
+            Problem(rot.file, line, 1, "", message, "warning")
+            for line, message in fairness.warnings(rot, now)
+        ]
+    )
     moves = None
     if base:
         start = schedule.handoff(rot, schedule.week_of(rot, now))
@@ -88,7 +107,9 @@ def _fail(args, problems: list[Problem]) -> int:
     cli.report_problems(problems)
     n = len(problems)
     print(f"{n} problem{'s' if n != 1 else ''} in {args.config}.", file=sys.stderr)
-    cli.write_summary("### rotation.yaml has problems\n\n" + "\n".join(f"- `{p}`" for p in problems))
+    cli.write_summary(
+        "### rotation.yaml has problems\n\n" + "\n".join(f"- `{p}`" for p in problems)
+    )
     return cli.EXIT_USAGE
 
 

@@ -24,8 +24,12 @@ def parser(description: str) -> argparse.ArgumentParser:
     """An ArgumentParser with the options every job takes."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--config", default="rotation.yaml", help="the rotation file (rotation.yaml)")
-    p.add_argument("--now", type=parse_now, default=None,
-                   help="pretend it is this ISO 8601 instant (default: now)")
+    p.add_argument(
+        "--now",
+        type=parse_now,
+        default=None,
+        help="pretend it is this ISO 8601 instant (default: now)",
+    )
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--apply", action="store_true", help="write changes (default: dry run)")
     return p
@@ -58,8 +62,8 @@ def report_problems(problems: Iterable[Problem], echo: bool = True) -> None:
         prefix = "" if problem.severity == "error" else "warning: "
         if echo:
             print(prefix + str(problem), file=sys.stderr)
-        if in_actions:
-            print(annotation(problem))
+        if in_actions:  # the runner reads workflow commands on stderr too; stdout stays clean
+            print(annotation(problem), file=sys.stderr)
 
 
 def guard(job) -> int:
@@ -69,8 +73,10 @@ def guard(job) -> int:
     except ConfigError as exc:
         report_problems(exc.problems)
         n = len(exc.problems)
-        print(f"{n} problem{'s' if n != 1 else ''} in the configuration; nothing was written.",
-              file=sys.stderr)
+        print(
+            f"{n} problem{'s' if n != 1 else ''} in the configuration; nothing was written.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

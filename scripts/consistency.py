@@ -25,13 +25,21 @@ def _swap_problems(rot: Rotation, src: Source) -> list[Problem]:
             path = ("swaps", i, kind, j)
             day = swap.dates[j]
             if start < schedule.handoff(rot, first):
-                problems.append(src.problem(path, f"{day} is before the {swap.schedule} rotation "
-                                            f"starts ({first})"))
+                problems.append(
+                    src.problem(
+                        path, f"{day} is before the {swap.schedule} rotation starts ({first})"
+                    )
+                )
                 continue
             actual = schedule.person_on(cycle, rot, start)
             if actual != on:
-                problems.append(src.problem(path, f"{on} is not on {swap.schedule} on {day}: "
-                                            f"{actual} is{_next_turn(rot, swap.schedule, on, day)}"))
+                problems.append(
+                    src.problem(
+                        path,
+                        f"{on} is not on {swap.schedule} on {day}: "
+                        f"{actual} is{_next_turn(rot, swap.schedule, on, day)}",
+                    )
+                )
     return problems
 
 
@@ -41,8 +49,10 @@ def _next_turn(rot: Rotation, name: str, person: str, day) -> str:
     week = schedule.week_of(rot, schedule.handoff(rot, day))
     for offset in range(len(cycle.order)):
         for candidate in (week + timedelta(weeks=offset), week - timedelta(weeks=offset)):
-            if candidate >= cycle.since and cycle.person_at((candidate - cycle.since).days // 7) \
-                    == person:
+            if (
+                candidate >= cycle.since
+                and cycle.person_at((candidate - cycle.since).days // 7) == person
+            ):
                 return f" ({person} is on the week of {candidate})"
     return ""
 
@@ -59,25 +69,28 @@ def _time_off_problems(rot: Rotation, src: Source) -> list[Problem]:
     for i, entry in enumerate(rot.time_off):
         start, end = time_off_span(rot, entry)
         for shift in schedule.shifts(rot, start, end):
-            if shift.person != entry.person:
-                continue
-            full = schedule.on_call(rot, shift.schedule, shift.start)
-            helpers = _who_could_swap(rot, shift.schedule, entry, full or shift)
+            if shift.person != entry.person or shift.why == "hero":
+                continue  # a hero week on the team schedule is reported once, as the hero shift
+            held = schedule.on_call(rot, shift.schedule, shift.start) or shift
+            helpers = _who_could_swap(rot, shift.schedule, entry, held)
             hint = f"; {', '.join(helpers)} could swap" if helpers else ""
-            problems.append(src.problem(
-                ("time_off", i),
-                f"{entry.person} is off {entry.first}..{entry.last} but holds {shift.schedule} "
-                f"{_local(rot, (full or shift).start)} -> {_local(rot, (full or shift).end)}{hint}",
-            ))
+            problems.append(
+                src.problem(
+                    ("time_off", i),
+                    f"{entry.person} is off {entry.first}..{entry.last} but holds {shift.schedule} "
+                    f"{_local(rot, held.start)} -> {_local(rot, held.end)}{hint}",
+                )
+            )
     return problems
 
 
 def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift) -> list[str]:
-    """Up to three others on the rotation who are free then and whose own week the person is free."""
+    """Up to three others on the rotation, free then, whose own week the person could take."""
     cycle = rot.cycle(name)
     off = [t for t in rot.time_off]
     busy = {
-        t.person for t in off
+        t.person
+        for t in off
         if time_off_span(rot, t)[0] < shift.end and time_off_span(rot, t)[1] > shift.start
     }
     start, end = time_off_span(rot, entry)
@@ -90,7 +103,7 @@ def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift) -> list[str
             person = cycle.person_at((candidate_week - cycle.since).days // 7)
             week_start = schedule.handoff(rot, candidate_week)
             week_end = schedule.handoff(rot, candidate_week + timedelta(weeks=1))
-            if person in busy or person == entry.person or week_start < end and week_end > start:
+            if person in busy or person == entry.person or (week_start < end and week_end > start):
                 continue
             if person not in [f.split(" ")[0] for f in found]:
                 found.append(f"{person} (on the week of {candidate_week})")

@@ -40,8 +40,13 @@ def warnings(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
         if most - least > 1:
             busiest = max(counts, key=counts.get)
             idlest = min(counts, key=counts.get)
-            found.append((rot.hero.cycle.line, f"uneven hero load over the next 52 weeks: "
-                          f"{busiest} has {most:.3g} weeks, {idlest} {least:.3g}"))
+            found.append(
+                (
+                    rot.hero.cycle.line,
+                    f"uneven hero load over the next 52 weeks: "
+                    f"{busiest} has {most:.3g} weeks, {idlest} {least:.3g}",
+                )
+            )
     found += _back_to_back(rot, now)
     return found
 
@@ -62,9 +67,13 @@ def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
                     day = min(t.start, h.start).astimezone(rot.zone)
                     touching.setdefault(t.person, []).append(f"{day:%d %b}")
         for person, days in sorted(touching.items()):
-            found.append((rot.teams[team_key].secondary.line,
-                          f"{person} has a hero week back to back with a {team_key} secondary "
-                          f"week {len(days)} time{'s' if len(days) > 1 else ''} in the next 52 "
-                          f"weeks (from {', '.join(sorted(set(days), key=days.index)[:3])}"
-                          f"{', ...' if len(set(days)) > 3 else ''})"))
+            found.append(
+                (
+                    rot.teams[team_key].secondary.line,
+                    f"{person} has a hero week back to back with a {team_key} secondary "
+                    f"week {len(days)} time{'s' if len(days) > 1 else ''} in the next 52 "
+                    f"weeks (from {', '.join(sorted(set(days), key=days.index)[:3])}"
+                    f"{', ...' if len(set(days)) > 3 else ''})",
+                )
+            )
     return found

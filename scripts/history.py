@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,13 +27,22 @@ def moves(base: Rotation, new: Rotation, start: datetime, end: datetime) -> list
     for key in dict.fromkeys(base.schedules() + new.schedules()):
         old = _owner_spans(base, key, start, end)
         cur = _owner_spans(new, key, start, end)
+        if key in new.schedules():
+            # Before the new `since` is history, not managed: dropping it there moves nothing.
+            history_end = schedule.handoff(new, schedule.defined_from(new, key))
+            old = [s for s in old if s[1] > history_end]
         cuts = sorted({t for s in old + cur for t in (s[0], s[1])})
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             before, after = _who(old, a), _who(cur, a)
             if before == after:
                 continue
             last = result[-1] if result else None
-            if last and (last.schedule, last.end, last.before, last.after) == (key, a, before, after):
+            if last and (last.schedule, last.end, last.before, last.after) == (
+                key,
+                a,
+                before,
+                after,
+            ):
                 result[-1] = Move(key, last.start, b, before, after)
             else:
                 result.append(Move(key, a, b, before, after))
@@ -65,7 +75,7 @@ class Rewrite:
 
 
 def rewrites(base: Rotation, new: Rotation, now: datetime) -> list[Rewrite]:
-    """Per schedule whose order/since/first changed, the first started shift whose person differs."""
+    """Per schedule whose order/since/first changed: the first started shift it gives to another."""
     found = []
     for key in new.schedules():
         old_cycle, new_cycle = base.cycle(key), new.cycle(key)
@@ -78,8 +88,16 @@ def rewrites(base: Rotation, new: Rotation, now: datetime) -> list[Rewrite]:
         cur = {s.start: s.person for s in schedule.base_shifts(new, key, begin, started_until)}
         for shift in old:
             if shift.start <= now and cur.get(shift.start, shift.person) != shift.person:
-                found.append(Rewrite(key, shift.start, shift.person, cur[shift.start],
-                                     next_week.isoformat(), _keeper(base, new, key, next_week)))
+                found.append(
+                    Rewrite(
+                        key,
+                        shift.start,
+                        shift.person,
+                        cur[shift.start],
+                        next_week.isoformat(),
+                        _keeper(base, new, key, next_week),
+                    )
+                )
                 break
     return found
 

@@ -59,7 +59,7 @@ class HeroRotation:
 
 @dataclass(frozen=True)
 class Swap:
-    """Both halves of a swap: people[0] is on at dates[0], people[1] at dates[1]; each covers the other."""
+    """Both halves of a swap: people[i] is on at dates[i]; each covers the other's shift or day."""
 
     people: tuple[str, str]
     dates: tuple[date, date]

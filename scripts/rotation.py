@@ -29,13 +29,15 @@ _CORE_KEYS = {"timezone", "handoff", "people", "teams", "support_hero", "swaps",
 
 
 def load(path: str | Path, text: str | None = None) -> tuple[Rotation, list[Problem]]:
-    """Load a rotation file; returns it with its warnings, or raises ConfigError with every error."""
+    """Load a rotation file with its warnings, or raise ConfigError with every error at once."""
     path = Path(path)
     if text is None:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError([Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]) from exc
+            raise ConfigError(
+                [Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]
+            ) from exc
     src = parse(text, str(path))
     if src.data is not None and not isinstance(src.data, dict):
         src.add((), "the file must be a mapping of keys such as timezone, people, support_hero")
@@ -71,6 +73,8 @@ def _check_schema(src: Source) -> None:
 def _schema_problem(src: Source, error, schema: dict) -> None:
     path = tuple(error.absolute_path)
     kind = error.validator
+    if "propertyNames" in error.schema_path:
+        kind = "propertyNames"
     if kind == "additionalProperties":
         known = set(error.schema.get("properties", {}))
         for key in sorted(set(error.instance) - known):
@@ -79,18 +83,27 @@ def _schema_problem(src: Source, error, schema: dict) -> None:
         missing = error.message.split("'")[1]
         src.add(path, f"missing required key '{missing}'")
     elif kind == "oneOf" and path and path[0] == "swaps":
-        src.add(path, "a swap needs either `dates` (whole shifts) or `days` (single days), not both")
+        src.add(
+            path, "a swap needs either `dates` (whole shifts) or `days` (single days), not both"
+        )
     elif kind == "pattern":
         src.add(path, f"{error.instance!r} {_pattern_hint(error.schema['pattern'])}")
     elif kind == "enum":
         choices = [str(c) for c in error.validator_value]
-        src.add(path, f"{error.instance!r} is not one of {', '.join(choices)}"
-                f"{suggest(str(error.instance).lower(), choices)}")
+        src.add(
+            path,
+            f"{error.instance!r} is not one of {', '.join(choices)}"
+            f"{suggest(str(error.instance).lower(), choices)}",
+        )
     elif kind == "type":
         src.add(path, f"expected {error.validator_value}, got {_json_type(error.instance)}")
     elif kind == "propertyNames":
-        src.add(path + (error.instance,), f"{error.instance!r} is not a valid handle: use "
-                "lowercase letters, digits and '-'", key=True)
+        src.add(
+            path + (error.instance,),
+            f"{error.instance!r} is not a valid handle: use "
+            f"lowercase letters, digits and '-' (e.g. '{error.instance.lower()}')",
+            key=True,
+        )
     else:
         src.add(path, error.message)
 
@@ -107,11 +120,17 @@ def _pattern_hint(pattern: str) -> str:
 
 
 def _json_type(value) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "nothing"}.get(type(value), "a number")
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "nothing",
+    }.get(type(value), "a number")
 
 
 # --- meaning beyond shape -----------------------------------------------------------------
+
 
 def _check_meaning(src: Source) -> None:
     data = src.data
@@ -143,13 +162,14 @@ def _check_zone(src: Source, path: tuple, name: str) -> ZoneInfo | None:
 
 def _check_date_fields(src: Source) -> None:
     for path, value in _walk(src.data):
-        if path and path[-1] in ("week", "from", "to") or (len(path) > 1 and path[-2] in (
-                "dates", "days")):
-            if isinstance(value, str) and len(value) == 10:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    src.add(path, f"'{value}' is not a calendar date")
+        is_date = (path and path[-1] in ("week", "from", "to")) or (
+            len(path) > 1 and path[-2] in ("dates", "days")
+        )
+        if is_date and isinstance(value, str) and len(value) == 10:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                src.add(path, f"'{value}' is not a calendar date")
 
 
 def _walk(value, path=()):
@@ -166,8 +186,10 @@ def _check_people(src: Source, people: dict, teams: dict) -> None:
     seen: dict[tuple[str, str], str] = {}
     for handle, person in people.items():
         if teams and person["team"] not in teams:
-            src.add(("people", handle, "team"), f"'{person['team']}' is not a team"
-                    f"{suggest(person['team'], teams)}")
+            src.add(
+                ("people", handle, "team"),
+                f"'{person['team']}' is not a team{suggest(person['team'], teams)}",
+            )
         if "timezone" in person:
             _check_zone(src, ("people", handle, "timezone"), person["timezone"])
         for field in ("email", "slack", "github"):
@@ -201,8 +223,11 @@ def _check_cycle(src: Source, path: tuple, cycle: dict, people: dict, weekday: i
     week = date.fromisoformat(cycle["since"]["week"])
     if week.weekday() != weekday:
         before = week.toordinal() - (week.weekday() - weekday) % 7
-        src.add(path + ("since", "week"), f"{week} is a {WEEKDAYS[week.weekday()]}, not a handoff "
-                f"day ({WEEKDAYS[weekday]}): use {date.fromordinal(before)}")
+        src.add(
+            path + ("since", "week"),
+            f"{week} is a {WEEKDAYS[week.weekday()]}, not a handoff "
+            f"day ({WEEKDAYS[weekday]}): use {date.fromordinal(before)}",
+        )
 
 
 def _check_swaps(src: Source, data: dict, people: dict, teams: dict) -> None:
@@ -215,15 +240,20 @@ def _check_swaps(src: Source, data: dict, people: dict, teams: dict) -> None:
             src.add(path + ("people",), "a swap needs two different people")
         schedule = swap.get("schedule", HERO)
         if schedule not in schedules:
-            src.add(path + ("schedule",), f"'{schedule}' is not a schedule: use {HERO} or a team "
-                    f"with a secondary rotation{suggest(schedule, schedules)}")
+            src.add(
+                path + ("schedule",),
+                f"'{schedule}' is not a schedule: use {HERO} or a team "
+                f"with a secondary rotation{suggest(schedule, schedules)}",
+            )
 
 
 def _check_time_off(src: Source, data: dict, people: dict) -> None:
     for i, entry in enumerate(data.get("time_off", [])):
         _unknown_person(src, ("time_off", i, "person"), entry["person"], people)
         if entry["to"] < entry["from"]:
-            src.add(("time_off", i, "to"), f"ends ({entry['to']}) before it starts ({entry['from']})")
+            src.add(
+                ("time_off", i, "to"), f"ends ({entry['to']}) before it starts ({entry['from']})"
+            )
 
 
 def _warn_heroes_without_secondary(src: Source, data: dict, people: dict, teams: dict) -> None:
@@ -232,11 +262,16 @@ def _warn_heroes_without_secondary(src: Source, data: dict, people: dict, teams:
     for i, handle in enumerate(data["support_hero"]["order"]):
         team = people[handle]["team"]
         if "secondary" not in teams.get(team, {}):
-            src.add(("support_hero", "order", i), f"{handle}'s team '{team}' has no secondary "
-                    "rotation, so their hero weeks cover no team secondary", severity="warning")
+            src.add(
+                ("support_hero", "order", i),
+                f"{handle}'s team '{team}' has no secondary "
+                "rotation, so their hero weeks cover no team secondary",
+                severity="warning",
+            )
 
 
 # --- build the model -----------------------------------------------------------------------
+
 
 def _line(src: Source, path: tuple) -> int:
     return src.where(path)[0]
@@ -257,29 +292,66 @@ def _build(src: Source) -> Rotation:
     data = src.data
     hh, mm = (int(x) for x in data["handoff"]["time"].split(":"))
     people = {
-        h: Person(h, p["name"], p["email"], p["team"], p.get("github"), p.get("slack"),
-                  p.get("timezone"), _line(src, ("people", h)))
+        h: Person(
+            h,
+            p["name"],
+            p["email"],
+            p["team"],
+            p.get("github"),
+            p.get("slack"),
+            p.get("timezone"),
+            _line(src, ("people", h)),
+        )
         for h, p in data["people"].items()
     }
     teams = {
-        k: Team(k, t["name"], t.get("pagerduty_schedule"),
-                _cycle(src, ("teams", k, "secondary"), t["secondary"]) if "secondary" in t else None,
-                _line(src, ("teams", k)))
+        k: Team(
+            k,
+            t["name"],
+            t.get("pagerduty_schedule"),
+            _cycle(src, ("teams", k, "secondary"), t["secondary"]) if "secondary" in t else None,
+            _line(src, ("teams", k)),
+        )
         for k, t in data.get("teams", {}).items()
     }
     raw_hero = data["support_hero"]
-    hero = HeroRotation(_cycle(src, ("support_hero",), raw_hero), raw_hero.get("pagerduty_schedule"),
-                        raw_hero.get("hero_is_team_secondary", True), _line(src, ("support_hero",)))
+    hero = HeroRotation(
+        _cycle(src, ("support_hero",), raw_hero),
+        raw_hero.get("pagerduty_schedule"),
+        raw_hero.get("hero_is_team_secondary", True),
+        _line(src, ("support_hero",)),
+    )
     swaps = tuple(
-        Swap(tuple(s["people"]), tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"]),
-             "days" in s, s.get("schedule", HERO), s.get("reason", ""), _line(src, ("swaps", i)))
+        Swap(
+            tuple(s["people"]),
+            tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"]),
+            "days" in s,
+            s.get("schedule", HERO),
+            s.get("reason", ""),
+            _line(src, ("swaps", i)),
+        )
         for i, s in enumerate(data.get("swaps", []))
     )
     time_off = tuple(
-        TimeOff(t["person"], date.fromisoformat(t["from"]), date.fromisoformat(t["to"]),
-                t.get("reason", ""), _line(src, ("time_off", i)))
+        TimeOff(
+            t["person"],
+            date.fromisoformat(t["from"]),
+            date.fromisoformat(t["to"]),
+            t.get("reason", ""),
+            _line(src, ("time_off", i)),
+        )
         for i, t in enumerate(data.get("time_off", []))
     )
     settings = {k: v for k, v in data.items() if k not in _CORE_KEYS}
-    return Rotation(src.file, data["timezone"], WEEKDAYS.index(data["handoff"]["day"]),
-                    time(hh, mm), people, teams, hero, swaps, time_off, settings)
+    return Rotation(
+        src.file,
+        data["timezone"],
+        WEEKDAYS.index(data["handoff"]["day"]),
+        time(hh, mm),
+        people,
+        teams,
+        hero,
+        swaps,
+        time_off,
+        settings,
+    )

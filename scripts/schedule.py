@@ -1,4 +1,4 @@
-"""Pure schedule engine: every schedule's shifts over a time range (rotation, swaps, hero-as-secondary)."""
+"""Pure schedule engine: every schedule's shifts over a time range, swaps and heroes included."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def week_of(rot: Rotation, instant: datetime) -> date:
 
 
 def defined_from(rot: Rotation, schedule: str) -> date:
-    """The first handoff date a schedule is defined from (its since; for hero teams also the hero's)."""
+    """The first handoff date a schedule is defined on: its since (hero teams: also the hero's)."""
     start = rot.cycle(schedule).since
     if schedule != HERO and rot.hero.hero_is_team_secondary and _supplies_heroes(rot, schedule):
         start = max(start, rot.hero.cycle.since)
@@ -67,8 +67,14 @@ def base_shifts(rot: Rotation, schedule: str, start: datetime, end: datetime) ->
     while handoff(rot, week) < end:
         index = (week - cycle.since).days // 7
         shifts.append(
-            Shift(schedule, handoff(rot, week), handoff(rot, week + WEEK), cycle.person_at(index),
-                  "rotation", cycle.line)
+            Shift(
+                schedule,
+                handoff(rot, week),
+                handoff(rot, week + WEEK),
+                cycle.person_at(index),
+                "rotation",
+                cycle.line,
+            )
         )
         week += WEEK
     return shifts
@@ -87,8 +93,9 @@ def swap_spans(rot: Rotation, swap: Swap) -> list[tuple[datetime, datetime, str,
     return spans
 
 
-def paint(shifts: list[Shift], start: datetime, end: datetime, person: str, why: str,
-          line: int) -> list[Shift]:
+def paint(
+    shifts: list[Shift], start: datetime, end: datetime, person: str, why: str, line: int
+) -> list[Shift]:
     """Give [start, end) to `person` wherever `shifts` cover it; coverage never grows."""
     result = []
     for shift in shifts:
@@ -97,8 +104,16 @@ def paint(shifts: list[Shift], start: datetime, end: datetime, person: str, why:
             continue
         if shift.start < start:
             result.append(replace(shift, end=start))
-        result.append(replace(shift, start=max(shift.start, start), end=min(shift.end, end),
-                              person=person, why=why, line=line))
+        result.append(
+            replace(
+                shift,
+                start=max(shift.start, start),
+                end=min(shift.end, end),
+                person=person,
+                why=why,
+                line=line,
+            )
+        )
         if shift.end > end:
             result.append(replace(shift, start=end))
     return result
@@ -130,8 +145,12 @@ def _merge(shifts: list[Shift]) -> list[Shift]:
     merged: list[Shift] = []
     for shift in shifts:
         last = merged[-1] if merged else None
-        if last and last.end == shift.start and (last.person, last.why, last.line) == (
-            shift.person, shift.why, shift.line) and shift.why != "rotation":
+        if (
+            last
+            and last.end == shift.start
+            and (last.person, last.why, last.line) == (shift.person, shift.why, shift.line)
+            and shift.why != "rotation"
+        ):
             merged[-1] = replace(last, end=shift.end)
         else:
             merged.append(shift)
@@ -146,8 +165,9 @@ def _clip(shifts: Iterable[Shift], start: datetime, end: datetime) -> list[Shift
     ]
 
 
-def shifts(rot: Rotation, start: datetime, end: datetime,
-           schedules: Iterable[str] | None = None) -> list[Shift]:
+def shifts(
+    rot: Rotation, start: datetime, end: datetime, schedules: Iterable[str] | None = None
+) -> list[Shift]:
     """Final shifts of every schedule (or those named) over [start, end), by schedule then start."""
     result = []
     for schedule in schedules or rot.schedules():

@@ -68,12 +68,14 @@ def _scalar(src: Source, node: yaml.ScalarNode, path: Path):
         return text
     if node.tag == _INT_TAG:
         if _SEXAGESIMAL.match(text):
-            src.add(path, f"{text} is read as a number ({yaml.safe_load(text)}); quote it: \"{text}\"")
+            src.add(
+                path, f'{text} is read as a number ({yaml.safe_load(text)}); quote it: "{text}"'
+            )
             return text
         return yaml.safe_load(text)
     if node.tag == _FLOAT_TAG:
         if _SEXAGESIMAL.match(text):
-            src.add(path, f"{text} is read as a number; quote it: \"{text}\"")
+            src.add(path, f'{text} is read as a number; quote it: "{text}"')
             return text
         return yaml.safe_load(text)
     if node.tag == _NULL_TAG:
