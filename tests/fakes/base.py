@@ -7,7 +7,8 @@ A fake is a subclass with a spec and routes; handlers get a Request and path par
         spec = "pagerduty-rest.json"    # file in specs/ (or an inline dict; None: no checks)
         env_var = "PAGERDUTY_API_URL"   # fake_env() sets it to .url
         tls = True                      # the pagerduty client refuses http://
-        status_aliases = {("GET", "/schedules/{id}/overrides"): {200: 201}}  # documented 201
+        # specs/README.md: documented as answering 201, the live API answers 200
+        status_aliases = (("GET", "/schedules/{id}/overrides", 200, 201),)
 
         def __init__(self, **kw):
             super().__init__(**kw)
@@ -22,10 +23,11 @@ A fake is a subclass with a spec and routes; handlers get a Request and path par
     with PagerDutyFake() as pd:  # leaving the block raises if anything broke the spec
         env = fake_env(pd)       # {"PAGERDUTY_API_URL": ..., "SSL_CERT_FILE": ..., ...}
 
-Quirk hooks (class attributes): `base_path`, `status_aliases`, `unchecked_responses` (each with its
-reason), `ignore_params`, `greedy_params`, `method_fallbacks`, `args_anywhere`; methods `is_read`,
-`response_key`, `fault_body`. Tests drive faults with `inject()` and `latency`, read `calls`,
-`count()`, `reads()`, `writes()`, and `violations` (or `assert_clean()`).
+Quirk hooks, each to be commented with the vendor note it follows: class attributes (tuples, so
+ruff's RUF012 stays quiet) `base_path`, `status_aliases`, `spec_patches`, `unchecked_responses`
+(with a reason), `ignore_params`, `greedy_params`, `method_fallbacks`, `args_anywhere`; methods
+`is_read`, `response_key`, `error_body`, `env`. Tests drive `inject()` and `latency`, and read
+`calls`, `count()`, `reads()`, `writes()` and `violations` (or call `assert_clean()`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import atexit
 import json
 import re
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import trustme
 from werkzeug.datastructures import Headers, MultiDict
@@ -159,7 +162,13 @@ def fake_env(*fakes: FakeService) -> dict[str, str]:
     return env
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    def setup(self) -> None:
+        # Without this, Nagle's algorithm holds a response behind the unacknowledged TLS session
+        # tickets until Werkzeug closes the connection: 10 ms more per HTTPS request.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
     def log_request(self, *args: Any) -> None:
         pass  # a log line per request would drown test and benchmark output
 
@@ -171,13 +180,16 @@ class FakeService:
     base_path: str | None = None  # None: the spec's server path ("" without a spec)
     env_var: ClassVar[str | None] = None
     tls: bool = False
-    # (method, spec template) -> {status answered: status documented}, for documented mistakes
-    status_aliases: ClassVar[dict[tuple[str, str], dict[int, int]]] = {}
-    # (method, spec template) -> why its responses cannot be validated; a reason is required
-    unchecked_responses: ClassVar[dict[tuple[str, str], str]] = {}
-    ignore_params: ClassVar[frozenset[tuple[str, str]]] = frozenset()  # (in, name) not checked
-    greedy_params: ClassVar[frozenset[str]] = frozenset()  # path params that may hold "/"
-    method_fallbacks: ClassVar[dict[str, str]] = {}  # e.g. {"POST": "GET"}: Slack takes both
+    # (method, spec template, status answered, status documented): a vendor file's wrong status
+    status_aliases: ClassVar[tuple[tuple[str, str, int, int], ...]] = ()
+    # (method, spec template, why): responses not validated, only for a stated reason
+    unchecked_responses: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # ((key, ...), value): set in the spec before use, where a vendor file is known to be wrong
+    spec_patches: ClassVar[specs.Patches] = ()
+    ignore_params: ClassVar[tuple[tuple[str, str], ...]] = ()  # (in, name) left unchecked
+    greedy_params: ClassVar[tuple[str, ...]] = ()  # path parameters that may hold "/"
+    # (method sent, method documented): e.g. ("POST", "GET"), Slack takes either for any method
+    method_fallbacks: ClassVar[tuple[tuple[str, str], ...]] = ()
     args_anywhere: ClassVar[bool] = False  # query/form arguments may come in any part (Slack)
     check_on_exit: ClassVar[bool] = True  # `with` raises on exit if any violation was recorded
 
@@ -188,6 +200,10 @@ class FakeService:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self._calls: list[Call] = []
+        self._aliases = {(m, t, answered): told for m, t, answered, told in self.status_aliases}
+        self._unchecked = {(m, t): why for m, t, why in self.unchecked_responses}
+        self._fallbacks = dict(self.method_fallbacks)
+        self._greedy, self._ignore = frozenset(self.greedy_params), frozenset(self.ignore_params)
         self._spec = self._load_spec()
         self._routes = _route_table(type(self))
         self._stopping = threading.Event()
@@ -196,16 +212,15 @@ class FakeService:
     def _load_spec(self) -> specs.Spec | None:
         source = type(self).spec
         if isinstance(source, dict):
-            loaded = specs.Spec(source)  # inline specs are small: no cache
+            loaded = specs.Spec(source, self.spec_patches)  # inline specs are small: no cache
         else:
-            loaded = specs.load(source) if source else None
+            loaded = specs.load(source, self.spec_patches) if source else None
         if self.base_path is None:
             self.base_path = loaded.base_path if loaded else ""
-        quirks = {**self.status_aliases, **self.unchecked_responses}
-        for key in quirks:  # a misspelt quirk would silently check nothing
-            if not loaded or key not in loaded.operations:
+        for key in [(m, t) for m, t, _ in self._aliases] + list(self._unchecked):
+            if not loaded or key not in loaded.operations:  # a misspelt quirk would check nothing
                 raise ValueError(f"{type(self).__name__}: {key} is not an operation of the spec")
-        for key, reason in self.unchecked_responses.items():
+        for key, reason in self._unchecked.items():
             if not reason.strip():
                 raise ValueError(f"{type(self).__name__}: unchecked {key} needs a reason")
         return loaded
@@ -217,7 +232,7 @@ class FakeService:
         self._stopping.clear()
         self._server = make_server(
             "127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context,
-            request_handler=_QuietHandler,
+            request_handler=_Handler,
         )  # fmt: skip
         # A short poll interval keeps stop() fast: tests start and stop many servers.
         serve = threading.Thread(
@@ -238,8 +253,12 @@ class FakeService:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.stop()
-        if exc_type is None and self.check_on_exit:
+        if not self.check_on_exit:
+            return
+        if exc is None:
             self.assert_clean()
+        elif self.violations:  # often the cause of the failure: show them with it
+            exc.add_note(f"{type(self).__name__} violations:\n" + "\n".join(self.violations))
 
     @staticmethod
     def _ssl_context() -> ssl.SSLContext:
@@ -314,9 +333,9 @@ class FakeService:
                     return fault
         return None
 
-    def fault_body(self, status: int) -> Any:
-        """JSON body of an injected fault given without one; override per service."""
-        return {"error": {"code": status, "message": "injected fault"}}
+    def error_body(self, status: int) -> Any:
+        """Body of errors the fake makes up (faults, invalid requests); override per service."""
+        return {"error": {"code": status, "message": "fake error"}}
 
     @property
     def calls(self) -> list[Call]:
@@ -343,7 +362,7 @@ class FakeService:
 
     def response_key(self, method: str, template: str, status: int, body: Any) -> str:
         """Which documented response an answer is (a status or "default"); a quirk hook."""
-        return str(self.status_aliases.get((method, template), {}).get(status, status))
+        return str(self._aliases.get((method, template, status), status))
 
     # -- serving
 
@@ -352,15 +371,17 @@ class FakeService:
 
     def _respond(self, raw: WerkzeugRequest) -> Response:
         req = _request(raw, self.base_path)
-        where = f"{raw.method} {raw.full_path.rstrip('?')}"
+        where = f"{raw.method} {unquote(raw.full_path.rstrip('?'))}"
         self._pause(self.latency)
-        op = self._check_request(req, where) if req else None
+        op, valid = self._check_request(req, where) if req else (None, True)
         fault = self._take_fault(req.method, req.path) if req else None
         if fault:
             self._pause(fault.delay)
         if fault and fault.status:
-            body = self.fault_body(fault.status) if fault.body is None else fault.body
+            body = self.error_body(fault.status) if fault.body is None else fault.body
             status, payload, headers = fault.status, _encode(body), fault.headers
+        elif not valid:  # as the real service would; handlers need not guard against it
+            status, payload, headers = 400, _encode(self.error_body(400)), {}
         else:
             status, payload, headers = self._answer(req, op, where)
         self._record(raw, req, status, fault is not None and bool(fault.status))
@@ -370,21 +391,21 @@ class FakeService:
         if seconds > 0:
             self._stopping.wait(seconds)  # returns early when the fake stops
 
-    def _check_request(self, req: Request, where: str) -> specs.Operation | None:
-        """The spec operation of a request (None without a spec), recording what is wrong."""
+    def _check_request(self, req: Request, where: str) -> tuple[specs.Operation | None, bool]:
+        """The spec operation of a request (None if none), and whether the request is valid."""
         if self._spec is None:
-            return None
-        found = self._spec.match(req.method, req.path, self.greedy_params)
-        if found is None and (fallback := self.method_fallbacks.get(req.method)):
-            found = self._spec.match(fallback, req.path, self.greedy_params)
+            return None, True
+        found = self._spec.match(req.method, req.path, self._greedy)
+        if found is None and (fallback := self._fallbacks.get(req.method)):
+            found = self._spec.match(fallback, req.path, self._greedy)
         if found is None:
             self.violation(f"{where}: not in the spec")
-            return None
+            return None, True  # still up to a handler: the fake may know better than the file
         op, params = found
-        problems = op.check_request(req, params, self.ignore_params, self.args_anywhere)
+        problems = op.check_request(req, params, self._ignore, self.args_anywhere)
         for problem in problems:
             self.violation(f"{where} ({op}): {problem}")
-        return op
+        return op, not problems
 
     def _answer(self, req: Request | None, op, where: str) -> tuple[int, bytes, dict]:
         """Status, body and headers from the handler, with the response checked."""
@@ -400,7 +421,7 @@ class FakeService:
         except Exception:
             self.violation(f"{where}: handler failed:\n{traceback.format_exc()}")
             return 500, _encode({"error": "fake handler failed"}), {}
-        if op is not None and (op.method, op.template) not in self.unchecked_responses:
+        if op is not None and (op.method, op.template) not in self._unchecked:
             parsed = _parsed(payload)
             key = self.response_key(op.method, op.template, status, parsed)
             for problem in op.check_response(key, parsed):
@@ -430,7 +451,8 @@ def _route_table(cls: type) -> list[tuple[str, re.Pattern, list[str], Any]]:
     order = specs.by_specificity(list({t for _, t in routes}))
     table = []
     for template in order:
-        regex, names = specs.compile_template(template, cls.greedy_params), specs.names(template)
+        regex = specs.compile_template(template, frozenset(cls.greedy_params))
+        names = specs.names(template)
         table += [(m, regex, names, fn) for (m, t), fn in routes.items() if t == template]
     return table
 

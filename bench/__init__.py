@@ -1,0 +1,1 @@
+"""Benchmarks: organisation-scale scenarios run against the local fakes (`make bench`)."""
