@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv check test lint bench demo clean
+.PHONY: venv check test lint lint-workflows bench demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: venv lint
+# The workflows: zizmor's security audits (offline), and every file against its schema.
+lint-workflows: venv
+	$(VENV)/bin/zizmor --offline .github/workflows .github/dependabot.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(VENV)/bin/check-jsonschema --schemafile rotation.schema.json rotation.yaml
+
+test: venv lint lint-workflows
 	$(PY) -m pytest -q
 
 bench: venv

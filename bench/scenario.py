@@ -6,7 +6,13 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "America/Los_Angeles")
+ZONES = (
+    "Europe/London",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "America/Los_Angeles",
+)
 SINCE = date(2026, 11, 2)  # a Monday: every rotation starts here
 
 
@@ -59,8 +65,8 @@ def rotation(scale: Scale, seed: int = 7, first_swap_week: date = date(2026, 12,
     team_of = {h: k for k, members in teams.items() for h in members}
     for i, handle in enumerate(people):
         lines.append(
-            f"  {handle}: {{name: Person {i}, email: {handle}@example.com, team: {team_of[handle]}, "
-            f"timezone: {ZONES[i % len(ZONES)]}}}"
+            f"  {handle}: {{name: Person {i}, email: {handle}@example.com, "
+            f"team: {team_of[handle]}, timezone: {ZONES[i % len(ZONES)]}}}"
         )
     lines.append("teams:")
     for t, (key, members) in enumerate(teams.items()):
@@ -89,10 +95,12 @@ def _swaps(hero: list[str], count: int, first_week: date, rng: random.Random) ->
     weeks = list(range(start, start + 4 * count))
     rng.shuffle(weeks)
     lines = []
-    for a, b in zip(weeks[0:count * 2:2], weeks[1:count * 2:2], strict=True):
+    for a, b in zip(weeks[0 : count * 2 : 2], weeks[1 : count * 2 : 2], strict=True):
         if hero[a % len(hero)] == hero[b % len(hero)]:
             continue
         da, db = SINCE + timedelta(weeks=a), SINCE + timedelta(weeks=b)
-        lines.append(f"  - {{people: [{hero[a % len(hero)]}, {hero[b % len(hero)]}], "
-                     f"dates: [{da}, {db}], reason: benchmark}}")
+        lines.append(
+            f"  - {{people: [{hero[a % len(hero)]}, {hero[b % len(hero)]}], "
+            f"dates: [{da}, {db}], reason: benchmark}}"
+        )
     return lines
