@@ -1,0 +1,246 @@
+"""Thin adapter over slack_sdk.WebClient: bounded retries, paging, and small dataclasses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+DEFAULT_URL = "https://slack.com/api/"
+PAGE = 200  # Slack's advice for history paging (the method takes up to 999)
+
+
+class SlackError(Exception):
+    """A Slack method answered ok: false (after retries); carries the method and error code."""
+
+    def __init__(self, method: str, error: str):
+        super().__init__(f"Slack {method} failed: {error}")
+        self.method, self.error = method, error
+
+
+@dataclass(frozen=True)
+class Message:
+    ts: str
+    text: str
+    user: str | None = None
+    bot_id: str | None = None
+    thread_ts: str | None = None
+    reply_count: int = 0
+    reply_users: tuple[str, ...] = ()
+    latest_reply: str | None = None
+    event_type: str | None = None  # message metadata
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    blocks: tuple[dict, ...] = ()
+    subtype: str | None = None
+
+
+@dataclass(frozen=True)
+class UserGroup:
+    id: str
+    handle: str
+    name: str
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    name: str
+    topic: str
+
+
+class _BoundedRateLimit(RateLimitErrorRetryHandler):
+    """slack-sdk's Retry-After handler, refusing waits longer than `max_wait` seconds."""
+
+    def __init__(self, max_retry_count: int, max_wait: float):
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        wait = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"])
+        return float(wait[0]) <= self.max_wait
+
+
+class _AnyServerError(ServerErrorRetryHandler):
+    """slack-sdk retries 500 and 503 only; 502 and 504 are as transient."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
+def retry_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
+    """At most `retries` retries of a request, each wait at most `max_wait` seconds."""
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=retries),
+        _BoundedRateLimit(retries, max_wait),
+        _AnyServerError(max_retry_count=retries),
+    ]
+
+
+def _message(raw: dict) -> Message:
+    meta = raw.get("metadata") or {}
+    return Message(
+        ts=raw["ts"],
+        text=raw.get("text", ""),
+        user=raw.get("user"),
+        bot_id=raw.get("bot_id"),
+        thread_ts=raw.get("thread_ts"),
+        reply_count=raw.get("reply_count", 0),
+        reply_users=tuple(raw.get("reply_users", ())),
+        latest_reply=raw.get("latest_reply"),
+        event_type=meta.get("event_type"),
+        payload=meta.get("event_payload") or {},
+        blocks=tuple(raw.get("blocks") or ()),
+        subtype=raw.get("subtype"),
+    )
+
+
+class Slack:
+    """The Web API methods the jobs use; SLACK_API_URL overrides the base URL."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        retries: int = 3,
+        max_wait: float = 30.0,
+        timeout: int = 30,
+    ):
+        url = base_url or os.environ.get("SLACK_API_URL") or DEFAULT_URL
+        self.client = WebClient(
+            token=token,
+            base_url=url.rstrip("/") + "/",
+            timeout=timeout,
+            retry_handlers=retry_handlers(retries, max_wait),
+        )
+
+    def _call(self, method: str, **args) -> dict:
+        """One method through the WebClient's own wrapper (it knows form vs JSON per method);
+        ok: false becomes SlackError, which never holds the token."""
+        call = getattr(self.client, method.replace(".", "_"))
+        try:
+            return call(**_drop_none(args)).data
+        except SlackApiError as exc:
+            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
+            raise SlackError(method, str(error)) from None
+
+    # -- users
+
+    def lookup_user(self, email: str) -> str | None:
+        """The user ID for an email address, or None when Slack knows no one by it."""
+        try:
+            return self._call("users.lookupByEmail", email=email)["user"]["id"]
+        except SlackError as exc:
+            if exc.error == "users_not_found":
+                return None
+            raise
+
+    def user(self, user_id: str) -> dict:
+        return self._call("users.info", user=user_id)["user"]
+
+    # -- messages
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks=None,
+        metadata: dict | None = None,
+        thread_ts: str | None = None,
+    ) -> Message:
+        """Post a message (with metadata when given); link_names off: no names become pings."""
+        raw = self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            metadata=metadata,
+            thread_ts=thread_ts,
+            link_names=False,
+        )
+        return _message(raw["message"] | {"ts": raw["ts"]})
+
+    def update(
+        self, channel: str, ts: str, text: str, blocks=None, metadata: dict | None = None
+    ) -> None:
+        self._call(
+            "chat.update", channel=channel, ts=ts, text=text, blocks=blocks, metadata=metadata
+        )
+
+    def history(
+        self, channel: str, oldest: str | None = None, latest: str | None = None
+    ) -> Iterator[Message]:
+        """Top-level messages, newest first, with their metadata; pages lazily."""
+        yield from self._pages(
+            "conversations.history", channel=channel, oldest=oldest, latest=latest
+        )
+
+    def replies(self, channel: str, ts: str, oldest: str | None = None) -> Iterator[Message]:
+        """A thread: its parent first, then the replies; pages lazily."""
+        yield from self._pages("conversations.replies", channel=channel, ts=ts, oldest=oldest)
+
+    def _pages(self, method: str, **args) -> Iterator[Message]:
+        cursor = None
+        while True:
+            data = self._call(method, limit=PAGE, cursor=cursor, include_all_metadata=True, **args)
+            yield from (_message(m) for m in data.get("messages", []))
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or not data.get("has_more", True):
+                return
+
+    def find_message(
+        self, channel: str, event_type: str, oldest: str | None = None, **payload
+    ) -> Message | None:
+        """The newest message since `oldest` whose metadata has `event_type` and `payload`."""
+        for msg in self.history(channel, oldest=oldest):
+            if msg.event_type == event_type and all(
+                msg.payload.get(k) == v for k, v in payload.items()
+            ):
+                return msg
+        return None
+
+    def permalink(self, channel: str, ts: str) -> str:
+        return self._call("chat.getPermalink", channel=channel, message_ts=ts)["permalink"]
+
+    def open_dm(self, user_id: str) -> str:
+        """The ID of the direct-message channel with a user (opened if need be)."""
+        return self._call("conversations.open", users=user_id)["channel"]["id"]
+
+    # -- channels
+
+    def channel(self, channel_id: str) -> Channel:
+        raw = self._call("conversations.info", channel=channel_id)["channel"]
+        return Channel(raw["id"], raw.get("name", ""), (raw.get("topic") or {}).get("value", ""))
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        self._call("conversations.setTopic", channel=channel_id, topic=topic)
+
+    # -- user groups
+
+    def usergroups(self) -> list[UserGroup]:
+        """Every enabled user group of the workspace, with its members."""
+        raw = self._call("usergroups.list", include_users=True)["usergroups"]
+        return [UserGroup(g["id"], g["handle"], g["name"], tuple(g.get("users", ()))) for g in raw]
+
+    def set_usergroup_users(self, group_id: str, users: list[str]) -> None:
+        self._call("usergroups.users.update", usergroup=group_id, users=",".join(users))
+
+    def create_usergroup(self, handle: str, name: str, description: str = "") -> UserGroup:
+        raw = self._call("usergroups.create", handle=handle, name=name, description=description)
+        g = raw["usergroup"]
+        return UserGroup(g["id"], g["handle"], g["name"], tuple(g.get("users", ())))
+
+
+def _drop_none(args: dict) -> dict:
+    return {k: v for k, v in args.items() if v is not None}

@@ -1,0 +1,561 @@
+"""The weekly handoff, pure: message blocks and fallback text, reminders due, user groups, topic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from scripts.model import HERO, Rotation
+from scripts.plan import Change
+from scripts.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
+
+EVENT_HANDOFF = "support_hero_handoff"  # metadata event_type of the handoff message
+EVENT_REMINDER = "support_hero_reminder"  # metadata event_type of a reminder DM
+OPEN_BLOCK_ID = "open-conversations"  # the block the stale-conversation job fills in
+DEFAULT_TOPIC = "Support Hero on call: {hero}"
+PRIORITIES = "*Priorities:* Focus, then Subscriber, then Community"
+GUIDELINE = "*First response:* under 15 minutes great, under an hour okay, over a day too late"
+WEEK = timedelta(days=7)
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_AT_WORD = re.compile(r"@(?=\w)")
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The `slack` section of rotation.yaml as the handoff needs it, with the lines of its keys."""
+
+    channel: str
+    hero_group: str | None = None
+    team_groups: Mapping[str, str] = field(default_factory=dict)  # team key -> group handle
+    topic: str | None = DEFAULT_TOPIC  # a template naming {hero}; None: leave the topic alone
+    reminders: bool = True
+    rotation_url: str | None = None
+    pagerduty_url: str | None = None  # the account's web address, e.g. https://acme.pagerduty.com
+    lines: Mapping[str, int] = field(default_factory=dict)  # slack key -> rotation.yaml line
+
+
+def settings(rot: Rotation, lines: Mapping[str, int] | None = None) -> Settings:
+    """Settings from rot.settings (`slack` and `links`); the schema has checked their shapes."""
+    slack = dict(rot.settings.get("slack") or {})
+    links = dict(rot.settings.get("links") or {})
+    topic = slack.get("topic", True)
+    return Settings(
+        channel=slack.get("channel", ""),
+        hero_group=slack.get("hero_group"),
+        team_groups=dict(slack.get("team_groups") or {}),
+        topic=DEFAULT_TOPIC if topic is True else (topic or None),
+        reminders=slack.get("reminders", True),
+        rotation_url=links.get("rotation"),
+        pagerduty_url=links.get("pagerduty"),
+        lines=dict(lines or {}),
+    )
+
+
+# --- escaping ---------------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Text Slack shows as written: no <!channel>, <@U…> or <url|label> forgery, no @here parsing.
+
+    Slack's own escaping covers &, < and >; a word joiner after "@" keeps "@channel" in a name
+    from being read as a mention where Slack parses bare names (fallback text, notifications).
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _AT_WORD.sub("@\u2060", text)
+
+
+def mention(slack_id: str | None, name: str) -> str:
+    """<@ID> for a well-formed Slack user ID, otherwise the escaped name."""
+    if slack_id and _SLACK_ID.match(slack_id):
+        return f"<@{slack_id}>"
+    return escape(name)
+
+
+def link(url: str | None, label: str) -> str:
+    """A Slack link to an http(s) URL; anything else shows the label only."""
+    if not url or not re.match(r"^https?://", url):
+        return escape(label)
+    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~._-").replace("&", "&amp;")
+    return f"<{safe}|{escape(label)}>"
+
+
+# --- the week ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Who holds one schedule over the week: `main` most of it, `shifts` every span."""
+
+    schedule: str
+    title: str
+    main: str
+    shifts: tuple[Shift, ...]
+
+    @property
+    def others(self) -> tuple[Shift, ...]:
+        return tuple(s for s in self.shifts if s.person != self.main)
+
+
+@dataclass(frozen=True)
+class SwapNote:
+    """Half of a swap that falls in the week: `cover` is on instead of `on`."""
+
+    schedule: str
+    start: datetime
+    end: datetime
+    on: str
+    cover: str
+    reason: str
+    line: int
+    whole_week: bool
+
+
+@dataclass(frozen=True)
+class Week:
+    """One hero shift, handoff to handoff, and what the message says about it."""
+
+    start: datetime
+    end: datetime
+    hero: Duty
+    secondaries: tuple[Duty, ...]
+    swaps: tuple[SwapNote, ...]
+    next_hero: Duty | None
+
+    @property
+    def shift_start(self) -> str:
+        """The shift's identity in message metadata: its start, ISO 8601 UTC."""
+        return self.start.isoformat()
+
+
+def duty(rot: Rotation, schedule: str, start: datetime, end: datetime) -> Duty | None:
+    shifts = tuple(schedule_shifts(rot, schedule, start, end))
+    if not shifts:
+        return None
+    held: dict[str, timedelta] = {}  # in order of first appearance: max() keeps the first tie
+    for s in shifts:
+        held[s.person] = held.get(s.person, timedelta()) + (s.end - s.start)
+    main = max(held, key=held.__getitem__)
+    return Duty(schedule, rot.schedule_name(schedule), main, shifts)
+
+
+def swap_notes(rot: Rotation, start: datetime, end: datetime) -> tuple[SwapNote, ...]:
+    notes = []
+    for swap in rot.swaps:
+        for s, e, on, cover in swap_spans(rot, swap):
+            if s < end and e > start:
+                whole = (s, e) == (start, end)
+                notes.append(
+                    SwapNote(swap.schedule, s, e, on, cover, swap.reason, swap.line, whole)
+                )
+    return tuple(sorted(notes, key=lambda n: (n.start, n.schedule)))
+
+
+def week(rot: Rotation, now: datetime) -> Week | None:
+    """The hero shift holding `now`, or None before the hero rotation starts."""
+    first_day = week_of(rot, now)
+    start, end = handoff(rot, first_day), handoff(rot, first_day + WEEK)
+    hero = duty(rot, HERO, start, end)
+    if hero is None:
+        return None
+    teams = (duty(rot, key, start, end) for key in rot.schedules() if key != HERO)
+    next_hero = duty(rot, HERO, end, handoff(rot, first_day + 2 * WEEK))
+    return Week(
+        start, end, hero, tuple(d for d in teams if d), swap_notes(rot, start, end), next_hero
+    )
+
+
+def people_to_mention(wk: Week) -> list[str]:
+    """Every handle the message, the user groups and the reminders name, in first-mention order."""
+    handles = [s.person for d in (wk.hero, *wk.secondaries) for s in d.shifts]
+    handles += [h for n in wk.swaps for h in (n.on, n.cover)]
+    if wk.next_hero:
+        handles += [s.person for s in wk.next_hero.shifts]
+    return list(dict.fromkeys(handles))
+
+
+# --- times ------------------------------------------------------------------------------------
+
+
+def zone_of(rot: Rotation, handle: str) -> ZoneInfo:
+    return ZoneInfo(rot.people[handle].timezone or rot.timezone)
+
+
+def when(instant: datetime, zone: ZoneInfo) -> str:
+    """'Mon 14 Dec 09:00 GMT' in `zone`."""
+    t = instant.astimezone(zone)
+    return f"{t:%a} {t.day} {t:%b %H:%M} {t.tzname()}"
+
+
+def day(instant: datetime, zone: ZoneInfo) -> str:
+    """'Mon 14 Dec 2026' in `zone`."""
+    t = instant.astimezone(zone)
+    return f"{t:%a} {t.day} {t:%b %Y}"
+
+
+def local_time(rot: Rotation, handle: str, instant: datetime) -> str:
+    """A person's own wall clock at `instant`: '04:00 EST their time (America/New_York)'."""
+    zone = zone_of(rot, handle)
+    t = instant.astimezone(zone)
+    other_day = "" if t.date() == instant.astimezone(rot.zone).date() else f"{t:%a} "
+    return f"{other_day}{t:%H:%M} {t.tzname()} their time ({zone.key})"
+
+
+def dst_note(rot: Rotation, wk: Week) -> str | None:
+    """Said when the clocks change during the shift: its length and that handoff stays put."""
+    before, after = wk.start.astimezone(rot.zone), wk.end.astimezone(rot.zone)
+    if before.utcoffset() == after.utcoffset():
+        return None
+    hours = int((wk.end - wk.start).total_seconds() // 3600)
+    return (
+        f":clock3: Clocks change this week in {rot.timezone} ({before.tzname()} → "
+        f"{after.tzname()}): this shift is {hours} hours; the next handoff is still at "
+        f"{rot.handoff_time:%H:%M} local, {when(wk.end, rot.zone)}."
+    )
+
+
+# --- the message ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A Slack message: fallback text, Block Kit blocks, and the metadata that finds it again."""
+
+    text: str
+    blocks: tuple[dict, ...]
+    metadata: dict
+
+    @property
+    def digest(self) -> str:
+        return digest(self.blocks)
+
+
+def digest(blocks) -> str:
+    """What the handoff wrote, as a short hash: its blocks (the fallback text follows from them)
+    but the open-conversations block, which is the stale-conversation job's to fill in."""
+    ours = [b for b in blocks if b.get("block_id") != OPEN_BLOCK_ID]
+    raw = json.dumps(ours, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _mrkdwn(text: str) -> dict:
+    # verbatim: Slack turns no bare URL, #channel or @name into a link or mention by itself
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def section(block_id: str, text: str) -> dict:
+    return {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
+
+
+def context(block_id: str, *texts: str) -> dict:
+    return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(t) for t in texts]}
+
+
+def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = None) -> dict:
+    """Open conversations by tier and the oldest one waiting (mrkdwn, escaped by the caller,
+    e.g. a link to it); a placeholder until counted.
+
+    The stale-conversation job replaces this block (by block_id) in the handoff message; a
+    re-run of the handoff keeps whatever that job wrote there.
+    """
+    if counts is None:
+        text = (
+            "_Open conversations by tier and the oldest one waiting appear here once the "
+            "stale-conversation job has counted them._"
+        )
+    else:
+        tiers = ", ".join(f"{escape(t)} {n}" for t, n in counts.items()) or "none"
+        text = f"*Open conversations:* {tiers}" + (f" · oldest waiting: {oldest}" if oldest else "")
+    return section(OPEN_BLOCK_ID, text)
+
+
+class Namer:
+    """Mentions people by Slack ID where known, by escaped name otherwise."""
+
+    def __init__(self, rot: Rotation, ids: Mapping[str, str]):
+        self.rot, self.ids = rot, ids
+
+    def __call__(self, handle: str) -> str:
+        return mention(self.ids.get(handle), self.rot.people[handle].name)
+
+
+def duty_line(rot: Rotation, d: Duty, who: Namer, zone: ZoneInfo) -> str:
+    """'<@U1> · from 04:00 EST their time (America/New_York)', plus who holds the other spans."""
+    first = next(s for s in d.shifts if s.person == d.main)
+    line = f"{who(d.main)} · from {local_time(rot, d.main, first.start)}"
+    for s in d.others:
+        line += f"; {when(s.start, zone)} → {when(s.end, zone)}: {who(s.person)}"
+    return line
+
+
+def swap_line(rot: Rotation, n: SwapNote, who: Namer, zone: ZoneInfo) -> str:
+    span = "all week" if n.whole_week else f"{when(n.start, zone)} → {when(n.end, zone)}"
+    role = rot.schedule_name(n.schedule)
+    role = role if n.schedule == HERO else f"{escape(role)} secondary"
+    reason = f" ({escape(n.reason)})" if n.reason else ""
+    return f"• {span}: {who(n.cover)} covers {who(n.on)} as {role}{reason}"
+
+
+def message(
+    rot: Rotation, cfg: Settings, wk: Week, ids: Mapping[str, str], keep: dict | None = None
+) -> Message:
+    """The handoff message for a week; `keep` is the open-conversations block already posted."""
+    who, zone = Namer(rot, ids), rot.zone
+    title = f"Support Hero handoff · week of {day(wk.start, zone)}"
+    blocks = [
+        {"type": "header", "block_id": "title", "text": {"type": "plain_text", "text": title}},
+        context("shift", f"{when(wk.start, zone)} → {when(wk.end, zone)} ({rot.timezone})"),
+        section("hero", f":superhero: *Support Hero:* {duty_line(rot, wk.hero, who, zone)}"),
+    ]
+    if wk.secondaries:
+        rows = [f"• *{escape(d.title)}:* {duty_line(rot, d, who, zone)}" for d in wk.secondaries]
+        blocks.append(section("secondaries", "*Secondary on-call*\n" + "\n".join(rows)))
+    if wk.swaps:
+        rows = [swap_line(rot, n, who, zone) for n in wk.swaps]
+        blocks.append(section("swaps", "*Swaps this week*\n" + "\n".join(rows)))
+    if note := dst_note(rot, wk):
+        blocks.append(context("dst", note))
+    blocks.append(keep or open_block())
+    if wk.next_hero:
+        nxt = wk.next_hero
+        blocks.append(
+            section(
+                "next",
+                f":eyes: *Next week:* {who(nxt.main)} takes over, "
+                f"{local_time(rot, nxt.main, nxt.shifts[0].start)}",
+            )
+        )
+    blocks.append(context("guide", PRIORITIES, GUIDELINE))
+    blocks.append(context("links", links_line(rot, cfg)))
+    text = fallback_text(blocks)
+    meta = {"event_type": EVENT_HANDOFF, "event_payload": {"shift_start": wk.shift_start}}
+    msg = Message(text, tuple(blocks), meta)
+    meta["event_payload"]["digest"] = msg.digest
+    return msg
+
+
+def links_line(rot: Rotation, cfg: Settings) -> str:
+    rotation = link(cfg.rotation_url, "rotation.yaml")
+    schedule = rot.hero.pagerduty_schedule
+    if not schedule:
+        return rotation
+    base = (cfg.pagerduty_url or "").rstrip("/")
+    pd = link(f"{base}/schedules/{schedule}" if base else None, f"PagerDuty schedule {schedule}")
+    return f"{rotation} · {pd}"
+
+
+def fallback_text(blocks) -> str:
+    """The plain-text fallback (notifications, screen readers): every block's text, in order."""
+    lines = []
+    for b in blocks:
+        if "text" in b:
+            lines.append(b["text"]["text"])
+        lines += [e["text"] for e in b.get("elements", [])]
+    return "\n".join(lines)
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A DM to the next hero: `kind` "7d" or "1d" before their shift starting at `start`."""
+
+    person: str
+    kind: str
+    start: datetime
+    opens: datetime  # when it became due; its DM is looked for from here on
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.start.isoformat(), self.kind)
+
+
+def reminder_due(rot: Rotation, wk: Week, now: datetime) -> Reminder | None:
+    """The reminder due now for next week's hero (7 days ahead, then 1 day ahead), if any."""
+    nxt = wk.next_hero
+    if nxt is None or nxt.main == wk.hero.main:
+        return None  # nobody new takes over
+    first_day = week_of(rot, wk.end)
+    kind, opens = "7d", handoff(rot, first_day - WEEK)  # wall-clock days: DST-proof
+    if now >= handoff(rot, first_day - timedelta(days=1)):
+        kind, opens = "1d", handoff(rot, first_day - timedelta(days=1))
+    return Reminder(nxt.main, kind, wk.end, opens)
+
+
+def reminder_message(rot: Rotation, cfg: Settings, r: Reminder) -> Message:
+    zone = zone_of(rot, r.person)
+    t = r.start.astimezone(zone)
+    soon = "in 7 days" if r.kind == "7d" else "tomorrow"
+    text = (
+        f":wave: Heads-up: your Support Hero week starts {soon}, {t:%a} {t.day} {t:%b} at "
+        f"{t:%H:%M} {t.tzname()} your time. Need a swap? Edit "
+        f"{link(cfg.rotation_url, 'rotation.yaml')} in a pull request.\n{PRIORITIES} · {GUIDELINE}"
+    )
+    meta = {
+        "event_type": EVENT_REMINDER,
+        "event_payload": {"shift_start": r.start.isoformat(), "kind": r.kind},
+    }
+    return Message(text, (section("reminder", text),), meta)
+
+
+# --- desired Slack state ----------------------------------------------------------------------
+
+
+def current(rot: Rotation, schedule: str, now: datetime) -> str | None:
+    """Who is on a schedule at `now` (after swaps and hero-as-secondary)."""
+    shift = on_call(rot, schedule, now)
+    return shift.person if shift else None
+
+
+def desired_groups(rot: Rotation, cfg: Settings, now: datetime) -> dict[str, tuple[str, str]]:
+    """User group handle -> (schedule, the one person who should be its only member)."""
+    wanted = {}
+    if cfg.hero_group and (hero := current(rot, HERO, now)):
+        wanted[cfg.hero_group] = (HERO, hero)
+    for team, handle in sorted(cfg.team_groups.items()):
+        if person := current(rot, team, now):
+            wanted[handle] = (team, person)
+    return wanted
+
+
+def desired_topic(rot: Rotation, cfg: Settings, now: datetime) -> str | None:
+    """The topic naming the hero on call; Slack renders no markup in topics, so: the name."""
+    hero = current(rot, HERO, now)
+    if cfg.topic is None or hero is None:
+        return None
+    return cfg.topic.replace("{hero}", plain(rot.people[hero].name))[:250]
+
+
+def plain(text: str) -> str:
+    """Text without anything Slack could read as markup or an entity, for the topic."""
+    return _AT_WORD.sub("@\u2060", re.sub(r"[<>&]", "", text))
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """A Slack user group as observed."""
+
+    id: str
+    handle: str
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """This shift's handoff message as found in the channel."""
+
+    ts: str
+    digest: str  # from its metadata
+    open_block: dict | None = None  # what the stale-conversation job wrote there, kept
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What Slack holds now, as far as the handoff cares (None: not read, e.g. no token)."""
+
+    posted: Posted | None = None  # this shift's handoff message
+    groups: Mapping[str, Group] | None = None  # by handle
+    topic: str | None = None
+    reminders_sent: frozenset[tuple[str, str]] | None = None  # (shift_start, kind)
+    dm: str | None = None  # the reminder's direct-message channel
+
+
+def plan(
+    rot: Rotation, cfg: Settings, now: datetime, ids: Mapping[str, str], seen: Observed
+) -> list[Change]:
+    """Every write that makes Slack match the rotation at `now`."""
+    wk = week(rot, now)
+    if wk is None:
+        return []
+    changes = plan_message(rot, cfg, wk, ids, seen)
+    changes += plan_groups(rot, cfg, now, ids, seen)
+    changes += plan_topic(rot, cfg, now, seen)
+    changes += plan_reminder(rot, cfg, wk, now, ids, seen)
+    return changes
+
+
+def plan_message(rot, cfg: Settings, wk: Week, ids, seen: Observed) -> list[Change]:
+    posted = seen.posted
+    msg = message(rot, cfg, wk, ids, posted.open_block if posted else None)
+    data = {"channel": cfg.channel, "text": msg.text, "blocks": list(msg.blocks),
+            "metadata": msg.metadata}  # fmt: skip
+    what, line = f"handoff for the week of {day(wk.start, rot.zone)}", rot.hero.cycle.line
+    if posted is None:
+        return [Change("post", f"#{cfg.channel}", what, "new shift", line, data)]
+    if posted.digest == msg.digest:
+        return []
+    data["ts"] = posted.ts
+    return [Change("update", f"#{cfg.channel}", what, "content changed", line, data)]
+
+
+def plan_groups(rot, cfg: Settings, now, ids, seen: Observed) -> list[Change]:
+    changes = []
+    for handle, (schedule, person) in desired_groups(rot, cfg, now).items():
+        group = None if seen.groups is None else seen.groups.get(handle)
+        changes += group_change(rot, cfg, handle, schedule, person, ids, seen, group)
+    return changes
+
+
+def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[Change]:
+    """Make a user group hold exactly `person`: set (not read), create, update, or nothing."""
+    want = [ids[person]] if person in ids else []
+    line = cfg.lines.get("hero_group" if schedule == HERO else "team_groups", 0)
+    reason = f"{group_name(rot, schedule)} now"
+    summary = f"only member: {person}"
+    if seen.groups is None:  # not read: show the desired state only
+        return [Change("set", f"@{handle}", summary, reason, line)]
+    if group is None:
+        data = {
+            "handle": handle,
+            "name": group_name(rot, schedule),
+            "users": want,
+            "description": f"{group_name(rot, schedule)}, kept by support-hero",
+        }
+        return [Change("create", f"@{handle}", summary, reason, line, data)]
+    if set(group.users) == set(want):
+        return []
+    names = {v: k for k, v in ids.items()}
+    was = ", ".join(names.get(u, u) for u in group.users) or "nobody"
+    data = {"usergroup": group.id, "users": want}
+    return [Change("update", f"@{handle}", f"{summary} (was: {was})", reason, line, data)]
+
+
+def group_name(rot: Rotation, schedule: str) -> str:
+    return "Support Hero" if schedule == HERO else f"{rot.teams[schedule].name} secondary on-call"
+
+
+def plan_topic(rot, cfg: Settings, now, seen: Observed) -> list[Change]:
+    topic = desired_topic(rot, cfg, now)
+    if topic is None or topic == seen.topic:
+        return []
+    data = {"channel": cfg.channel, "topic": topic}
+    return [Change("topic", f"#{cfg.channel}", topic, "hero", cfg.lines.get("topic", 0), data)]
+
+
+def plan_reminder(rot, cfg: Settings, wk: Week, now, ids, seen: Observed) -> list[Change]:
+    r = reminder_due(rot, wk, now) if cfg.reminders else None
+    if r is None or (seen.reminders_sent is not None and r.key in seen.reminders_sent):
+        return []
+    msg = reminder_message(rot, cfg, r)
+    data = {
+        "channel": seen.dm or ids.get(r.person),
+        "text": msg.text,
+        "blocks": list(msg.blocks),
+        "metadata": msg.metadata,
+    }
+    summary = f"{r.person}: hero week starts {when(r.start, zone_of(rot, r.person))}"
+    return [
+        Change("remind", f"DM {r.person}", summary, f"reminder {r.kind}", rot.hero.cycle.line, data)
+    ]

@@ -1,0 +1,201 @@
+"""Weekly hero handoff in Slack: the message, reminders, user groups and the channel topic."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from scripts import cli, handoff
+from scripts import plan as plans
+from scripts.clients.slack import Slack, SlackError
+from scripts.model import Rotation
+from scripts.plan import Change
+from scripts.problems import ConfigError, Problem
+from scripts.yaml_source import parse
+
+TITLE = "Slack handoff"
+# Slack errors that mean the token, the app's scopes or slack.channel need fixing: exit 2.
+SETUP_ERRORS = frozenset({
+    "not_authed", "invalid_auth", "token_revoked", "account_inactive", "missing_scope",
+    "channel_not_found", "not_in_channel",
+})  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cli.parser(__doc__).parse_args(argv)
+
+    def job() -> int:
+        try:
+            slack, changes = plan(args)
+        except SlackError as exc:  # reading failed: nothing was written
+            print(f"error: {exc}; nothing was written", file=sys.stderr)
+            return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
+        if not args.apply or not changes:
+            return cli.EXIT_OK
+        return apply(slack, changes)
+
+    return cli.guard(job)
+
+
+def plan(args) -> tuple[Slack | None, list[Change]]:
+    """Load, observe (read only), plan and render; the client and the changes for an apply."""
+    rot, _ = cli.load(args.config)
+    cfg = load_settings(rot, args.config)
+    now = cli.now_or(args)
+    token = cli.token("SLACK_BOT_TOKEN", args.apply)
+    wk = handoff.week(rot, now)
+    if wk is None:
+        print(f"No Support Hero shift holds {now:%Y-%m-%d %H:%M} UTC yet: nothing to post.",
+              file=sys.stderr)  # fmt: skip
+        print(plans.render_json([]) if args.format == "json" else "")
+        return None, []
+    ids = {h: p.slack for h, p in rot.people.items() if p.slack}
+    slack = Slack(token) if token else None
+    if slack:
+        ids |= lookup(slack, rot, handoff.people_to_mention(wk), ids)
+        seen = observe(slack, rot, cfg, wk, now, ids)
+    else:
+        print("SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
+              file=sys.stderr)  # fmt: skip
+        seen = handoff.Observed()
+    changes = handoff.plan(rot, cfg, now, ids, seen)
+    keep = seen.posted.open_block if seen.posted else None
+    render(args, changes, handoff.message(rot, cfg, wk, ids, keep))
+    return slack, changes
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+
+def load_settings(rot: Rotation, config: str) -> handoff.Settings:
+    """The slack section, checked against the teams; problems name their rotation.yaml line."""
+    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    slack = rot.settings.get("slack") or {}
+    problems = []
+    if not slack.get("channel"):
+        where = ("slack",) if "slack" in rot.settings else ()
+        problems.append(src.problem(where, "slack.channel (the support channel ID) is required"))
+    for team in slack.get("team_groups") or {}:
+        path = ("slack", "team_groups", team)
+        if team not in rot.teams or rot.teams[team].secondary is None:
+            problems.append(
+                src.problem(path, f"{team!r} is not a team with a secondary rotation", key=True)
+            )
+    if problems:
+        raise ConfigError(problems)
+    lines = {key: src.where(("slack", key))[0] for key in slack}
+    return handoff.settings(rot, lines)
+
+
+# --- observe (read only) -----------------------------------------------------------------------
+
+
+def lookup(slack: Slack, rot: Rotation, handles: list[str], known: dict) -> dict[str, str]:
+    """Slack IDs by email for the people without one in rotation.yaml, each looked up once."""
+    found, missing = {}, []
+    for handle in handles:
+        if handle in known:
+            continue
+        person = rot.people[handle]
+        if user := slack.lookup_user(person.email):
+            found[handle] = user
+        else:
+            missing.append(person)
+    if missing:
+        raise ConfigError(
+            Problem(
+                rot.file,
+                p.line,
+                1,
+                f"people.{p.handle}",
+                f"{p.name} <{p.email}> is not in Slack (users.lookupByEmail found no one): "
+                "fix the email or add their Slack user ID as `slack: U...`",
+            )
+            for p in missing
+        )
+    return found
+
+
+def _ts(instant: datetime) -> str:
+    return f"{instant.timestamp():.6f}"
+
+
+def observe(
+    slack: Slack, rot: Rotation, cfg: handoff.Settings, wk: handoff.Week, now: datetime, ids: dict
+) -> handoff.Observed:
+    """Read what the plan compares against: this shift's message, groups, topic, reminder DMs."""
+    msg = slack.find_message(
+        cfg.channel, handoff.EVENT_HANDOFF, oldest=_ts(wk.start), shift_start=wk.shift_start
+    )
+    posted = None
+    if msg:
+        keep = next((b for b in msg.blocks if b.get("block_id") == handoff.OPEN_BLOCK_ID), None)
+        posted = handoff.Posted(msg.ts, msg.payload.get("digest", ""), keep)
+    groups = None
+    if cfg.hero_group or cfg.team_groups:
+        groups = {g.handle: handoff.Group(g.id, g.handle, g.users) for g in slack.usergroups()}
+    topic = slack.channel(cfg.channel).topic if cfg.topic else None
+    dm, sent = None, frozenset()
+    reminder = handoff.reminder_due(rot, wk, now) if cfg.reminders else None
+    if reminder:
+        dm = slack.open_dm(ids[reminder.person])
+        found = slack.find_message(
+            dm,
+            handoff.EVENT_REMINDER,
+            oldest=_ts(reminder.opens),
+            shift_start=reminder.key[0],
+            kind=reminder.kind,
+        )
+        sent = frozenset({reminder.key}) if found else frozenset()
+    return handoff.Observed(posted, groups, topic, sent, dm)
+
+
+# --- render and apply ---------------------------------------------------------------------------
+
+
+def render(args, changes: list[Change], msg: handoff.Message) -> None:
+    message = {"text": msg.text, "blocks": list(msg.blocks), "metadata": msg.metadata}
+    markdown = plans.render_markdown(changes, args.config, TITLE)
+    cli.write_summary(f"{markdown}\n\n**The handoff message**\n\n```\n{msg.text}\n```")
+    if args.format == "json":
+        print(plans.render_json(changes, message=message))
+    elif args.format == "markdown":
+        print(markdown)
+    else:
+        print(plans.render_text(changes, args.config, TITLE))
+        print("\nMessage (plain-text fallback):\n" + msg.text)
+        blocks = json.dumps(message["blocks"], indent=2, ensure_ascii=False)
+        print("\nMessage (Block Kit JSON):\n" + blocks)
+
+
+def apply(slack: Slack, changes: list[Change]) -> int:
+    """Make each change; one failing does not stop the others (each is idempotent)."""
+    failed = 0
+    for change in changes:
+        try:
+            apply_change(slack, change)
+        except SlackError as exc:
+            failed += 1
+            print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
+    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+
+
+def apply_change(slack: Slack, change: Change) -> None:
+    d = change.data
+    if change.action in ("post", "remind"):
+        slack.post(d["channel"], d["text"], d["blocks"], d["metadata"])
+    elif change.action == "update" and "ts" in d:
+        slack.update(d["channel"], d["ts"], d["text"], d["blocks"], d["metadata"])
+    elif change.action == "create":
+        group = slack.create_usergroup(d["handle"], d["name"], d["description"])
+        slack.set_usergroup_users(group.id, d["users"])
+    elif change.action == "update":
+        slack.set_usergroup_users(d["usergroup"], d["users"])
+    elif change.action == "topic":
+        slack.set_topic(d["channel"], d["topic"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
