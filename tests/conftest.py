@@ -2,4 +2,6 @@
 
 pytest_plugins: list[str] = [
     "tests.fakes.slack",
+    "tests.fakes.pagerduty",
+    "tests.fakes.github",
 ]

@@ -1,0 +1,373 @@
+"""PagerDuty REST API adapter over the official `pagerduty` client: schedules, users, incidents."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import pagerduty
+
+from scripts.pagerduty_plan import Layer, Override, Schedule
+
+DEFAULT_URL = "https://api.pagerduty.com"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_RETRIES = 5  # per request
+RETRY_BUDGET = 180.0  # seconds of waiting per run, summed over requests
+
+
+class PagerDutyError(Exception):
+    """A PagerDuty call failed; the message names the call, never the token."""
+
+
+class NotFound(PagerDutyError):
+    pass
+
+
+class Unauthorized(PagerDutyError):
+    """PagerDuty refused the token (401)."""
+
+
+class GaveUp(PagerDutyError):
+    """PagerDuty kept answering 429/5xx past the retry bounds."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OnCall:
+    user_id: str
+    user_name: str
+    start: datetime | None
+    end: datetime | None
+    escalation_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    number: int | None
+    status: str
+    html_url: str | None
+
+
+@dataclass(frozen=True)
+class Written:
+    """One item of an override batch: `id` when created, else the errors PagerDuty gave."""
+
+    override: Override
+    id: str | None
+    errors: tuple[str, ...] = ()
+
+
+class _Client(pagerduty.RestApiV2Client):
+    """RestApiV2Client with bounded retries that wait as long as PagerDuty asks.
+
+    The client retries the statuses in `retry` up to a count; it does not read Retry-After and,
+    unconfigured, retries 429 forever. `postprocess`, its per-response hook, does the waiting
+    (ratelimit-reset, else Retry-After, else exponential) and gives up past the bounds.
+    """
+
+    def __init__(self, token: str, base_url: str, max_retries: int, budget: float):
+        super().__init__(token, base_url=base_url)
+        self.retry = dict.fromkeys(RETRY_STATUSES, max_retries)
+        self.max_http_attempts = max_retries
+        self.sleep_timer = 0  # the client's own backoff; postprocess waits instead
+        self.timeout = 30
+        self.max_retries, self.budget, self.waited = max_retries, budget, 0.0
+        self._tries = 0
+
+    def request(self, method: str, url: str, **kw):
+        self._tries = 0
+        return super().request(method, url, **kw)
+
+    def postprocess(self, response) -> None:
+        super().postprocess(response)
+        status = response.status_code
+        if status not in RETRY_STATUSES:
+            return
+        call = f"{response.request.method} {response.request.url.path}"
+        if response.request.method == "POST" and status != 429:
+            # a 5xx may come after a partial write: the next run re-reads and finishes it
+            raise PagerDutyError(f"{call}: PagerDuty answered {status}; a POST is not retried")
+        self._tries += 1
+        wait = wait_seconds(response.headers, self._tries)
+        if self._tries > self.max_retries or self.waited + wait > self.budget:
+            raise GaveUp(
+                f"{call}: PagerDuty still answers {status} after {self._tries - 1} retries and "
+                f"{self.waited:.0f}s of waiting (asked to wait {wait:.0f}s more); giving up"
+            )
+        self.waited += wait
+        time.sleep(wait)
+
+
+def wait_seconds(headers, tries: int) -> float:
+    """PagerDuty's ratelimit-reset, else Retry-After (seconds or a date), else 1, 2, 4... s."""
+    for name in ("ratelimit-reset", "retry-after"):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                continue
+    return float(min(2 ** (tries - 1), 30))
+
+
+class PagerDuty:
+    """The calls the jobs make; every answer mapped to a small dataclass."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        *,
+        max_retries: int = MAX_RETRIES,
+        retry_budget: float = RETRY_BUDGET,
+    ):
+        url = (base_url or os.environ.get("PAGERDUTY_API_URL") or DEFAULT_URL).rstrip("/")
+        try:
+            self._client = _Client(token, url, max_retries, retry_budget)
+        except pagerduty.UrlError:
+            raise PagerDutyError(f"the PagerDuty API URL must use https://, not {url!r}") from None
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._client.total_call_count
+
+    # -- reads
+
+    def schedule(self, schedule_id: str) -> Schedule:
+        """A schedule's name, time zone and layers (no overrides)."""
+        body = self._json("GET", f"/schedules/{schedule_id}", what=f"schedule {schedule_id}")
+        raw = body["schedule"]
+        layers = tuple(_layer(x) for x in raw.get("schedule_layers") or [])
+        return Schedule(raw["id"], raw.get("name") or "", raw["time_zone"], layers)
+
+    def overrides(self, schedule_id: str, since: datetime, until: datetime) -> tuple[Override, ...]:
+        """Overrides of a schedule that overlap [since, until)."""
+        params = {"since": _iso(since), "until": _iso(until)}
+        body = self._json(
+            "GET",
+            f"/schedules/{schedule_id}/overrides",
+            params=params,
+            what=f"schedule {schedule_id}",
+        )
+        return tuple(_override(x) for x in body["overrides"])
+
+    def users(self) -> list[User]:
+        """Every user of the account (pages of 100)."""
+        return [_user(x) for x in self._call(lambda c: list(c.iter_all("users")))]
+
+    def user_by_email(self, email: str) -> User | None:
+        found = self._call(lambda c: c.find("users", email, attribute="email"))
+        return _user(found) if found else None
+
+    def on_call(self, schedule_id: str, at: datetime | None = None) -> list[OnCall]:
+        """Who is on call for a schedule at `at` (default now), one entry per level."""
+        params: dict = {"schedule_ids[]": [schedule_id]}
+        if at is not None:
+            params |= {"since": _iso(at), "until": _iso(at)}
+        rows = self._call(lambda c: list(c.iter_all("oncalls", params=params)))
+        return [_oncall(x) for x in rows]
+
+    # -- writes
+
+    def update_schedule(self, schedule: Schedule, time_zone: str, layers: Iterable[Layer]) -> None:
+        """Replace the schedule's time zone and layers (layers with an id are kept, by id)."""
+        zone = ZoneInfo(time_zone)
+        body = {
+            "schedule": {
+                "type": "schedule",
+                "name": schedule.name,
+                "time_zone": time_zone,
+                "schedule_layers": [_layer_json(x, zone) for x in layers],
+            }
+        }
+        self._json("PUT", f"/schedules/{schedule.id}", json=body, what=f"schedule {schedule.id}")
+
+    def create_overrides(
+        self, schedule_id: str, overrides: Iterable[Override], time_zone: str
+    ) -> list[Written]:
+        """One batch; each item has its own status (a 201 can hold failed items)."""
+        zone, overrides = ZoneInfo(time_zone), list(overrides)
+        items = [_override_json(o, zone) for o in overrides]
+        answer = self._json(
+            "POST",
+            f"/schedules/{schedule_id}/overrides",
+            json={"overrides": items},
+            what=f"schedule {schedule_id}",
+        )
+        results = []
+        for o, item in zip(overrides, answer, strict=True):
+            ok = item.get("status") == 201 and item.get("override", {}).get("id")
+            errors = tuple(item.get("errors") or ([] if ok else [f"status {item.get('status')}"]))
+            results.append(Written(o, item["override"]["id"] if ok else None, errors))
+        return results
+
+    def delete_override(self, schedule_id: str, override_id: str) -> None:
+        """Delete an override; one already gone counts as deleted."""
+        with contextlib.suppress(NotFound):
+            self._json("DELETE", f"/schedules/{schedule_id}/overrides/{override_id}", what="")
+
+    def create_incident(
+        self,
+        *,
+        title: str,
+        service_id: str,
+        from_email: str,
+        escalation_policy_id: str | None = None,
+        assignee_ids: Iterable[str] = (),
+        urgency: str | None = None,
+        details: str | None = None,
+        incident_key: str | None = None,
+    ) -> Incident:
+        """Open an incident on a service (From: a PagerDuty user's email, as the API requires)."""
+        incident: dict = {
+            "type": "incident",
+            "title": title,
+            "service": {"id": service_id, "type": "service_reference"},
+        }
+        if escalation_policy_id:
+            incident["escalation_policy"] = {
+                "id": escalation_policy_id,
+                "type": "escalation_policy_reference",
+            }
+        if assignees := [{"assignee": {"id": i, "type": "user_reference"}} for i in assignee_ids]:
+            incident["assignments"] = assignees
+        if urgency:
+            incident["urgency"] = urgency
+        if details:
+            incident["body"] = {"type": "incident_body", "details": details}
+        if incident_key:
+            incident["incident_key"] = incident_key
+        body = self._json(
+            "POST", "/incidents", json={"incident": incident}, headers={"From": from_email}, what=""
+        )
+        raw = body["incident"]
+        return Incident(
+            raw["id"], raw.get("incident_number"), raw.get("status", ""), raw.get("html_url")
+        )
+
+    # -- plumbing
+
+    def _call(self, fn):
+        try:
+            return fn(self._client)
+        except PagerDutyError:
+            raise
+        except pagerduty.HttpError as exc:
+            raise _http_error(exc.response) from None
+        except pagerduty.Error as exc:
+            raise PagerDutyError(f"PagerDuty could not be reached: {exc}") from None
+
+    def _json(self, method: str, path: str, *, what: str, **kw):
+        response = self._call(lambda c: c.request(method, path, **kw))
+        if response.status_code == 404 and what:
+            raise NotFound(f"PagerDuty has no {what}")
+        if response.status_code == 404:
+            raise NotFound(f"{method} {path}: not found")
+        if not response.is_success:
+            raise _http_error(response)
+        return response.json() if response.content else None
+
+
+def _http_error(response) -> PagerDutyError:
+    request = response.request
+    if response.status_code == 401:
+        return Unauthorized("PagerDuty refused the token (401): check PAGERDUTY_TOKEN")
+    try:
+        error = response.json().get("error") or {}
+        detail = "; ".join([str(error.get("message", ""))] + list(error.get("errors") or []))
+    except (ValueError, AttributeError):
+        detail = response.text[:200]
+    return PagerDutyError(f"{request.method} {request.url.path}: {response.status_code} {detail}")
+
+
+# -- API data <-> dataclasses
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _iso(instant: datetime, zone: ZoneInfo | None = None) -> str:
+    return instant.astimezone(zone or UTC).isoformat()
+
+
+def _layer(raw: dict) -> Layer:
+    return Layer(
+        start=_time(raw["start"]),
+        rotation_virtual_start=_time(raw["rotation_virtual_start"]),
+        turn_seconds=int(raw["rotation_turn_length_seconds"]),
+        user_ids=tuple(u["user"]["id"] for u in raw.get("users") or []),
+        end=_time(raw.get("end")),
+        id=raw.get("id"),
+        name=raw.get("name") or "",
+        restrictions=tuple(raw.get("restrictions") or ()),
+    )
+
+
+def _layer_json(layer: Layer, zone: ZoneInfo) -> dict:
+    raw = {
+        "name": layer.name,
+        "start": _iso(layer.start, zone),
+        "rotation_virtual_start": _iso(layer.rotation_virtual_start, zone),
+        "rotation_turn_length_seconds": layer.turn_seconds,
+        "users": [{"user": {"id": i, "type": "user_reference"}} for i in layer.user_ids],
+        "restrictions": list(layer.restrictions),
+    }
+    if layer.id:
+        raw["id"] = layer.id
+    if layer.end is not None:
+        raw["end"] = _iso(layer.end, zone)
+    return raw
+
+
+def _override(raw: dict) -> Override:
+    user = raw.get("user") or {}
+    return Override(
+        _time(raw["start"]),
+        _time(raw["end"]),
+        user.get("id", ""),
+        raw.get("id"),
+        user.get("summary") or "",
+    )
+
+
+def _override_json(o: Override, zone: ZoneInfo) -> dict:
+    # start and end with the zone's offset on each date, as a person would read them
+    return {
+        "start": _iso(o.start, zone),
+        "end": _iso(o.end, zone),
+        "user": {"id": o.user_id, "type": "user_reference"},
+    }
+
+
+def _user(raw: dict) -> User:
+    return User(raw["id"], raw.get("name") or raw.get("summary") or "", raw.get("email") or "")
+
+
+def _oncall(raw: dict) -> OnCall:
+    user = raw.get("user") or {}
+    return OnCall(
+        user.get("id", ""),
+        user.get("summary") or user.get("name") or "",
+        _time(raw.get("start")),
+        _time(raw.get("end")),
+        raw.get("escalation_level"),
+    )

@@ -1,0 +1,412 @@
+"""Pure PagerDuty plan: the layer and overrides each schedule needs to match rotation.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from scripts import schedule
+from scripts.model import HERO, Cycle, Rotation
+from scripts.plan import Change
+
+WEEK_SECONDS = 604800
+DEFAULT_HORIZON_WEEKS = 12
+REASONS = {"swap": "swap", "hero": "hero-as-secondary"}
+
+
+# -- what PagerDuty holds (the adapter maps API data to these)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A schedule layer; `end` None means open. Restrictions are carried through untouched."""
+
+    start: datetime
+    rotation_virtual_start: datetime
+    turn_seconds: int
+    user_ids: tuple[str, ...]
+    end: datetime | None = None
+    id: str | None = None
+    name: str = ""
+    restrictions: tuple = ()
+
+
+@dataclass(frozen=True)
+class Override:
+    start: datetime
+    end: datetime
+    user_id: str
+    id: str | None = None
+    user_name: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One PagerDuty schedule as observed: layers in API order (later wins) and overrides."""
+
+    id: str
+    name: str
+    time_zone: str
+    layers: tuple[Layer, ...]
+    overrides: tuple[Override, ...] = ()
+
+
+# -- what rotation.yaml wants
+
+
+@dataclass(frozen=True)
+class WantedOverride:
+    """A span where the final schedule differs from the layer: `person` covers `covers`."""
+
+    start: datetime
+    end: datetime
+    person: str
+    covers: str
+    why: str  # swap | hero
+    line: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where overrides are managed: from the shift holding now to `horizon_end`, plus far swaps."""
+
+    start: datetime  # the handoff that starts the shift holding now
+    managed_from: datetime  # the first defined handoff: rotation.yaml says nothing before it
+    horizon_end: datetime
+    end: datetime  # >= horizon_end: the last future swap that concerns the schedule
+    swap_spans: tuple[tuple[datetime, datetime], ...]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The desired state of one schedule."""
+
+    key: str
+    schedule_id: str
+    people: tuple[str, ...]  # the layer's order, starting with `first`
+    rotation_virtual_start: datetime  # the `since` handoff
+    layer_start: datetime  # `since`, or now when `since` is past
+    overrides: tuple[WantedOverride, ...]
+    window: Window
+
+
+@dataclass(frozen=True)
+class Drift:
+    """An override rotation.yaml does not explain, left in place."""
+
+    target: str
+    summary: str
+    in_progress: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...] = ()
+    drift: tuple[Drift, ...] = ()  # reported, not deleted (no --prune, or in progress)
+
+
+def synced(rot: Rotation) -> list[str]:
+    """Schedule keys that have a rotation and a PagerDuty schedule."""
+    return [key for key in rot.schedules() if rot.pagerduty_schedule(key)]
+
+
+def horizon_weeks(rot: Rotation, override: int | None = None) -> int:
+    """--horizon, else rotation.yaml pagerduty.horizon_weeks, else 12."""
+    if override is not None:
+        return override
+    section = rot.settings.get("pagerduty") or {}
+    return int(section.get("horizon_weeks", DEFAULT_HORIZON_WEEKS))
+
+
+def target(rot: Rotation, key: str) -> str:
+    return f"{rot.schedule_name(key)} ({rot.pagerduty_schedule(key)})"
+
+
+# -- desired state
+
+
+def window(rot: Rotation, key: str, now: datetime, weeks: int) -> Window:
+    """The override window of a schedule; its end covers the shift holding now + `weeks`."""
+    start = schedule.handoff(rot, schedule.week_of(rot, now))
+    horizon_end = _shift_end(rot, now + timedelta(weeks=weeks))
+    spans = tuple(
+        (s, e)
+        for swap in rot.swaps
+        if _concerns(rot, key, swap)
+        for s, e, _on, _cover in schedule.swap_spans(rot, swap)
+        if e > now
+    )
+    end = max([horizon_end] + [_shift_end(rot, e - timedelta(seconds=1)) for _, e in spans])
+    managed_from = schedule.handoff(rot, schedule.defined_from(rot, key))
+    return Window(start, managed_from, horizon_end, end, spans)
+
+
+def observed_span(win: Window, now: datetime) -> tuple[datetime, datetime]:
+    """The range to read overrides over: what overlaps it may be ours or drift."""
+    return max(now, win.managed_from), win.end
+
+
+def _shift_end(rot: Rotation, instant: datetime) -> datetime:
+    return schedule.handoff(rot, schedule.week_of(rot, instant) + schedule.WEEK)
+
+
+def _concerns(rot: Rotation, key: str, swap) -> bool:
+    """A swap moves this schedule: its own, or (hero-as-secondary) a hero swap of its people."""
+    if swap.schedule == key:
+        return True
+    return (
+        key != HERO
+        and swap.schedule == HERO
+        and rot.hero.hero_is_team_secondary
+        and any(rot.people[p].team == key for p in swap.people)
+    )
+
+
+def layer_people(cycle: Cycle) -> tuple[str, ...]:
+    """The cycle's order rotated to start with `first`: the layer's users at the `since` turn."""
+    i = cycle.order.index(cycle.first)
+    return cycle.order[i:] + cycle.order[:i]
+
+
+def wanted(rot: Rotation, key: str, now: datetime, weeks: int) -> Wanted:
+    """The layer and overrides rotation.yaml asks of one schedule."""
+    cycle = rot.cycle(key)
+    since = schedule.handoff(rot, cycle.since)
+    win = window(rot, key, now, weeks)
+    overrides = tuple(
+        o
+        for o in wanted_overrides(rot, key, win.start, win.end)
+        if o.end > now and (o.start < win.horizon_end or _overlaps(o, win.swap_spans))
+    )
+    layer_start = since if since > now else _second(now)
+    return Wanted(
+        key, rot.pagerduty_schedule(key), layer_people(cycle), since, layer_start, overrides, win
+    )
+
+
+def _overlaps(o: WantedOverride, spans) -> bool:
+    return any(o.start < e and s < o.end for s, e in spans)
+
+
+def _second(instant: datetime) -> datetime:
+    return instant.replace(microsecond=0)
+
+
+def wanted_overrides(
+    rot: Rotation, key: str, start: datetime, end: datetime
+) -> list[WantedOverride]:
+    """Every span of [start, end) where the engine's final person is not the layer's person.
+
+    Spans are cut at every handoff, so an override never depends on where the window ends.
+    """
+    cycle = rot.cycle(key)
+    return [
+        WantedOverride(a, b, shift.person, base, shift.why, shift.line)
+        for shift in schedule.schedule_shifts(rot, key, start, end)
+        for a, b, base in _layer_spans(rot, cycle, shift.start, shift.end)
+        if base != shift.person
+    ]
+
+
+def _layer_spans(rot: Rotation, cycle: Cycle, start: datetime, end: datetime):
+    """(start, end, person) of the cycle alone, week by week, within [start, end)."""
+    week = schedule.week_of(rot, start)
+    while (turn := schedule.handoff(rot, week)) < end:
+        following = schedule.handoff(rot, week + schedule.WEEK)
+        yield max(start, turn), min(end, following), cycle.person_at((week - cycle.since).days // 7)
+        week += schedule.WEEK
+
+
+# -- the plan
+
+
+def plan(
+    rot: Rotation,
+    observed: Mapping[str, Schedule],
+    user_ids: Mapping[str, str],
+    now: datetime,
+    weeks: int,
+    prune: bool = False,
+    timezone_line: int = 0,
+) -> Plan:
+    """Changes that make each observed schedule match rotation.yaml, and the drift left alone."""
+    changes: list[Change] = []
+    drift: list[Drift] = []
+    for key in synced(rot):
+        want = wanted(rot, key, now, weeks)
+        layer = layer_change(rot, want, observed[key], user_ids, timezone_line)
+        changes += [layer] if layer else []
+        more, left = override_changes(rot, want, observed[key], user_ids, now, prune)
+        changes += more
+        drift += left
+    return Plan(tuple(changes), tuple(drift))
+
+
+def layer_change(
+    rot: Rotation, want: Wanted, sched: Schedule, user_ids: Mapping[str, str], timezone_line: int
+) -> Change | None:
+    """One schedule update that leaves a single winning layer equal to the rotation, or None.
+
+    Layers are never rewritten in the past: the old ones end where the new one starts (at the
+    `since` handoff, or now when that is past); one that has not started by then is dropped.
+    """
+    new = Layer(
+        want.layer_start,
+        want.rotation_virtual_start,
+        WEEK_SECONDS,
+        tuple(user_ids[p] for p in want.people),
+        name=f"rotation.yaml since {rot.cycle(want.key).since}",
+    )
+    layers = list(sched.layers)
+    keep = next(
+        (i for i in reversed(range(len(layers))) if _same_rotation(rot, layers[i], new)), None
+    )
+    at = want.layer_start
+    if keep is None:
+        result = [e for e in (_end_at(x, at) for x in layers) if e] + [new]
+    else:
+        result = layers[: keep + 1] + [e for e in (_end_at(x, at) for x in layers[keep + 1 :]) if e]
+    zone_ok = sched.time_zone == rot.timezone
+    if zone_ok and result == layers:
+        return None
+    parts = [] if zone_ok else [f"time zone {sched.time_zone} -> {rot.timezone}"]
+    parts += _layer_edits(rot, layers, result, new if keep is None else None, want)
+    cycle = rot.cycle(want.key)
+    rotation_moved = result != layers
+    return Change(
+        "update",
+        target(rot, want.key),
+        "; ".join(parts),
+        reason="rotation" if rotation_moved else "timezone",
+        line=cycle.line if rotation_moved else timezone_line,
+        data={"schedule_id": sched.id, "time_zone": rot.timezone, "layers": tuple(result)},
+    )
+
+
+def _same_rotation(rot: Rotation, layer: Layer, new: Layer) -> bool:
+    """An open layer that already puts the same person on every turn from `new.start` on."""
+    if layer.end is not None or layer.start > new.start or layer.restrictions:
+        return False
+    if layer.turn_seconds != WEEK_SECONDS or len(layer.user_ids) != len(new.user_ids):
+        return False
+    turn = layer.rotation_virtual_start.astimezone(rot.zone)
+    if (turn.weekday(), turn.time()) != (rot.handoff_weekday, rot.handoff_time):
+        return False
+    week = schedule.week_of(rot, new.start)
+    instants = [schedule.handoff(rot, week + k * schedule.WEEK) for k in range(len(new.user_ids))]
+    return all(layer_user(rot, layer, t) == layer_user(rot, new, t) for t in instants)
+
+
+def layer_user(rot: Rotation, layer: Layer, instant: datetime) -> str:
+    """Whose turn it is on a layer at `instant`; turns run on wall-clock time in the zone."""
+    local = instant.astimezone(rot.zone).replace(tzinfo=None)
+    origin = layer.rotation_virtual_start.astimezone(rot.zone).replace(tzinfo=None)
+    turn = (local - origin) // timedelta(seconds=layer.turn_seconds)
+    return layer.user_ids[turn % len(layer.user_ids)]
+
+
+def _end_at(layer: Layer, at: datetime) -> Layer | None:
+    """The layer ended at `at`; None (dropped) if it would only start then or later."""
+    if layer.end is not None and layer.end <= at:
+        return layer
+    if layer.start >= at:
+        return None
+    return replace(layer, end=at)
+
+
+def _layer_edits(rot, before: list[Layer], after: list[Layer], new, want: Wanted) -> list[str]:
+    edits = []
+    kept = {x.id: x for x in after if x.id}
+    for old in before:
+        label = old.name or old.id or "layer"
+        if old.id not in kept:
+            edits.append(f"drop {label} (not started by {local(rot, want.layer_start)})")
+        elif kept[old.id] != old:
+            edits.append(f"end {label} at {local(rot, kept[old.id].end)}")
+    if new is not None:
+        edits.append(
+            f"new layer from {local(rot, new.start)}: {', '.join(want.people)}, weekly turns "
+            f"from {local(rot, want.rotation_virtual_start)} {rot.timezone}"
+        )
+    return edits
+
+
+def override_changes(
+    rot: Rotation,
+    want: Wanted,
+    sched: Schedule,
+    user_ids: Mapping[str, str],
+    now: datetime,
+    prune: bool,
+) -> tuple[list[Change], list[Drift]]:
+    """Creates for wanted overrides PagerDuty lacks; deletes (with prune) or drift for the rest.
+
+    An observed override is ours when it has the user, start and end of a wanted one; one
+    created mid-shift counts too (it starts between the wanted start and now).
+    """
+    where = target(rot, want.key)
+    missing = list(want.overrides)
+    unexplained = []
+    for o in sorted(sched.overrides, key=lambda o: (o.start, o.end, o.user_id)):
+        if o.end <= max(now, want.window.managed_from):
+            continue  # past, or before the rotation starts: not rotation.yaml's to judge
+        match = next((w for w in missing if _is(o, w, user_ids, now)), None)
+        if match:
+            missing.remove(match)
+        else:
+            unexplained.append(o)
+    creates = [_create(rot, where, sched.id, w, user_ids, now) for w in missing]
+    deletes, drift = [], []
+    names = {uid: handle for handle, uid in user_ids.items()}
+    for o in unexplained:
+        who = names.get(o.user_id) or o.user_name or o.user_id
+        text = f"{span(rot, o.start, o.end)}: {who} (not in {rot.file})"
+        in_progress = o.start < now
+        if prune and not in_progress:
+            data = {"schedule_id": sched.id, "override_id": o.id}
+            deletes.append(Change("delete", where, text, reason="drift", data=data))
+        else:
+            drift.append(Drift(where, text + (", in progress" if in_progress else ""), in_progress))
+    return deletes + creates, drift
+
+
+def _is(o: Override, w: WantedOverride, user_ids: Mapping[str, str], now: datetime) -> bool:
+    if (o.user_id, o.end) != (user_ids[w.person], w.end):
+        return False
+    return o.start == w.start or w.start < o.start <= now
+
+
+def _create(rot, where: str, schedule_id: str, w: WantedOverride, user_ids, now) -> Change:
+    start = max(w.start, _second(now))  # a shift in progress is covered from now, not rewritten
+    summary = f"{span(rot, start, w.end)}: {w.person} covers {w.covers}"
+    override = Override(start, w.end, user_ids[w.person])
+    data = {"schedule_id": schedule_id, "override": override}
+    return Change("create", where, summary, reason=REASONS[w.why], line=w.line, data=data)
+
+
+# -- words
+
+
+def local(rot: Rotation, instant: datetime) -> str:
+    """E.g. "Wed 16 Dec 09:00" in the rotation's zone."""
+    return instant.astimezone(rot.zone).strftime("%a %d %b %H:%M")
+
+
+def span(rot: Rotation, start: datetime, end: datetime) -> str:
+    return f"{local(rot, start)} -> {local(rot, end)} {rot.timezone}"
+
+
+def describe(rot: Rotation, want: Wanted) -> list[str]:
+    """The desired state of a schedule in lines a person reads (no PagerDuty needed)."""
+    lines = [
+        f"layer from {local(rot, want.layer_start)}: {', '.join(want.people)}, weekly turns "
+        f"from {local(rot, want.rotation_virtual_start)} {rot.timezone} ({rot.file}:"
+        f"{rot.cycle(want.key).line})"
+    ]
+    for o in want.overrides:
+        lines.append(
+            f"override {span(rot, o.start, o.end)}: {o.person} covers "
+            f"{o.covers} ({REASONS[o.why]}, {rot.file}:{o.line})"
+        )
+    return lines
