@@ -1,0 +1,333 @@
+"""The stale-conversation digest as Slack mrkdwn and Block Kit, Markdown and JSON; all escaped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from scripts.business_time import WEEKDAYS_MON_FRI, WorkingHours
+from scripts.stale import Finding
+
+EVENT_TYPE = "support_hero_stale_digest"  # message metadata: phase 2 finds the digest by it
+SOURCE_NAMES = {"papercups": "Papercups", "slack": "Slack", "github": "GitHub"}
+TIER_NAMES = {"focus": "Focus", "subscriber": "Subscriber", "community": "Community"}
+MARKS = {"very_late": "🔴", "late": "🟠"}  # Unicode: the same in Slack and in Markdown
+MAX_LINES = 40  # per list; Slack allows 50 blocks a message, 3000 characters a section
+_SECTION_CHARS = 2900
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_AT_WORD = re.compile(r"(?<!\w)@(?=\w)")  # "@here" at a word start, not "ada@example.com"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How reading one source went: ok, not_configured (said, not a failure) or failed."""
+
+    source: str
+    state: str
+    detail: str = ""
+    conversations: int = 0
+
+    @property
+    def name(self) -> str:
+        return SOURCE_NAMES.get(self.source, self.source)
+
+
+@dataclass(frozen=True)
+class Hero:
+    name: str
+    slack_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    text: str  # the plain-text fallback (mrkdwn)
+    blocks: tuple[dict, ...]
+    metadata: dict = field(default_factory=dict)
+
+
+# --- escaping --------------------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Customer text shown as written: no <!everyone>, <@U…> or <url|label> forgery, no @here."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _AT_WORD.sub("@\u2060", text)  # a word joiner: "@channel" is no longer a keyword
+
+
+def link(url: str | None, label: str) -> str:
+    """A Slack link to an http(s) URL, the label escaped; anything else shows the label only."""
+    if not url or not re.match(r"^https?://", url):
+        return escape(label)
+    # "|" and ">" would end Slack's <url|label>: percent-encoded; "&" is written as Slack's &amp;
+    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~._-").replace("&", "&amp;")
+    return f"<{safe}|{escape(label)}>"
+
+
+def mention(hero: Hero | None) -> str:
+    if hero is None:
+        return "no one (no Support Hero shift holds this time)"
+    if hero.slack_id and _SLACK_ID.match(hero.slack_id):
+        return f"<@{hero.slack_id}>"
+    return escape(hero.name)
+
+
+def duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def hours_text(hours: WorkingHours | None) -> str:
+    if hours is None:
+        return "around the clock"
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    days = (
+        "Mon–Fri"
+        if hours.days == WEEKDAYS_MON_FRI
+        else ", ".join(names[d] for d in sorted(hours.days))
+    )
+    return f"in working hours, {days} {hours.start:%H:%M}–{hours.end:%H:%M} {hours.zone}"
+
+
+# --- lines -----------------------------------------------------------------------------------
+
+
+def _who(f: Finding) -> str:
+    c = f.conversation
+    label = c.customer
+    if c.customer_email and c.customer_name:
+        label += f" ({c.customer_email})"
+    return label
+
+
+def waiting_line(f: Finding) -> str:
+    """• mark *Tier* · Source · <permalink|customer> · waiting 3h 05m · follow-up"""
+    c = f.conversation
+    parts = [
+        f"{MARKS.get(f.level, '•')} *{TIER_NAMES[f.tier]}*",
+        SOURCE_NAMES.get(c.source, c.source),
+        link(c.url, _who(f)),
+        f"waiting {duration(f.waited)}",
+    ]
+    if f.follow_up:
+        parts.append("follow-up")
+    if c.customer_is_team:
+        parts.append("a team member writing as a customer")
+    return " · ".join(parts)
+
+
+def close_line(f: Finding, now: datetime) -> str:
+    c = f.conversation
+    quiet = duration(now - f.last_reply_at) if f.last_reply_at else "?"
+    where = SOURCE_NAMES.get(c.source, c.source)
+    return f"• *{TIER_NAMES[f.tier]}* · {where} · {link(c.url, _who(f))} · we replied {quiet} ago"
+
+
+def source_line(s: SourceStatus) -> str:
+    if s.state == "ok":
+        return f"{s.name}: {s.conversations} open read" + (
+            f" ({escape(s.detail)})" if s.detail else ""
+        )
+    if s.state == "not_configured":
+        return f"{s.name}: not configured ({escape(s.detail)})"
+    return f"{s.name}: *failed* ({escape(s.detail)})"
+
+
+def _capped(lines: list[str], what: str) -> list[str]:
+    if len(lines) <= MAX_LINES:
+        return lines
+    return lines[:MAX_LINES] + [f"…and {len(lines) - MAX_LINES} more {what}"]
+
+
+# --- the digest ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The digest's pieces as mrkdwn, shared by the Slack and the Markdown renderings."""
+
+    headline: str
+    summary: str
+    failures: tuple[str, ...]
+    late: tuple[str, ...]
+    within: str
+    closing: tuple[str, ...]
+    sources: str
+    all_clear: str  # what to say when no one is late
+
+
+def parts(
+    findings: Sequence[Finding],
+    statuses: Sequence[SourceStatus],
+    hero: Hero | None,
+    now: datetime,
+    hours: WorkingHours | None,
+) -> Parts:
+    waiting = [f for f in findings if f.waiting]
+    late = [f for f in waiting if f.late]
+    within = [f for f in waiting if not f.late]
+    closing = [f for f in findings if f.close_suggested]
+    counts = {lvl: sum(f.level == lvl for f in late) for lvl in ("very_late", "late")}
+    summary = (
+        f"{counts['very_late']} very late, {counts['late']} late, {len(within)} waiting "
+        f"within target; time counted {hours_text(hours)}."
+    )
+    failed = [s for s in statuses if s.state == "failed"]
+    return Parts(
+        headline=f"⌛ *Support conversations waiting on us* · hero: {mention(hero)}",
+        summary=summary,
+        failures=tuple(
+            f"⚠️ *{s.name} could not be read*: {escape(s.detail)}. "
+            "Its conversations are missing below."
+            for s in failed
+        ),
+        late=tuple(_capped([waiting_line(f) for f in late], "late conversations")),
+        within=(
+            f"{len(within)} more waiting within target (longest: "
+            f"{duration(max(f.waited for f in within))})."
+            if within
+            else ""
+        ),
+        closing=tuple(_capped([close_line(f, now) for f in closing], "to close")),
+        sources="Sources: " + " · ".join(source_line(s) for s in statuses),
+        all_clear=(
+            "✅ No one has waited past their tier's target."
+            if any(s.state == "ok" for s in statuses)
+            else "No source could be read."
+        ),
+    )
+
+
+def render(
+    findings: Sequence[Finding],
+    statuses: Sequence[SourceStatus],
+    hero: Hero | None,
+    now: datetime,
+    hours: WorkingHours | None = None,
+) -> Digest:
+    """The Slack message: plain-text fallback, Block Kit blocks and metadata."""
+    p = parts(findings, statuses, hero, now, hours)
+    blocks: list[dict] = [_section("\n".join([p.headline, p.summary]))]
+    blocks += [_section(text) for text in p.failures]
+    blocks += [_section(chunk) for chunk in _chunks(list(p.late))]
+    if not p.late:
+        blocks.append(_section(p.all_clear))
+    if p.within:
+        blocks.append(_context(p.within))
+    if p.closing:
+        blocks.append(
+            _section("*Suggested for closing* (we replied last, the customer went quiet)")
+        )
+        blocks += [_section(chunk) for chunk in _chunks(list(p.closing))]
+    blocks.append(_context(p.sources))
+    lines = [
+        p.headline,
+        p.summary,
+        *p.failures,
+        *(p.late or [p.all_clear]),
+        p.within,
+        *(["Suggested for closing:", *p.closing] if p.closing else []),
+        p.sources,
+    ]
+    late = [f for f in findings if f.late]
+    payload = {
+        "day": now.date().isoformat(),
+        "late": len(late),
+        "very_late": sum(f.level == "very_late" for f in late),
+    }
+    return Digest(
+        "\n".join(line for line in lines if line),
+        tuple(blocks),
+        {"event_type": EVENT_TYPE, "event_payload": payload},
+    )
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _chunks(lines: list[str]) -> Iterable[str]:
+    """Lines joined into section texts under Slack's 3000-character limit."""
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > _SECTION_CHARS:
+            yield "\n".join(chunk)
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        yield "\n".join(chunk)
+
+
+# --- Markdown (the job summary) and JSON --------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`_\[\]|])")  # not "*": our own bold (customer "<>" are entities)
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
+def _markdown(mrkdwn: str) -> str:
+    """Our mrkdwn as GitHub Markdown: customer text cannot make links; *bold* becomes **bold**."""
+    out, pos = [], 0
+    for m in _LINK.finditer(mrkdwn):
+        url = m[1].replace("&amp;", "&").replace("(", "%28").replace(")", "%29")
+        out += [_plain(mrkdwn[pos : m.start()]), f"[{_md(m[2])}]({url})"]
+        pos = m.end()
+    return "".join([*out, _plain(mrkdwn[pos:])])
+
+
+def _md(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _plain(text: str) -> str:
+    text = _md(text)
+    return re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"**\1**", text)
+
+
+def render_markdown(
+    findings: Sequence[Finding],
+    statuses: Sequence[SourceStatus],
+    hero: Hero | None,
+    now: datetime,
+    hours: WorkingHours | None = None,
+) -> str:
+    p = parts(findings, statuses, Hero(hero.name) if hero else None, now, hours)
+    lines = ["### Stale support conversations", "", _markdown(p.summary), ""]
+    lines += [_markdown(x) for x in p.failures] + ([""] if p.failures else [])
+    lines += [f"- {_markdown(x.removeprefix('• '))}" for x in p.late] or [_markdown(p.all_clear)]
+    lines += ["", p.within] if p.within else []
+    if p.closing:
+        lines += ["", "**Suggested for closing**", ""]
+        lines += [f"- {_markdown(x.removeprefix('• '))}" for x in p.closing]
+    return "\n".join([*lines, "", _markdown(p.sources)])
+
+
+def finding_json(f: Finding) -> dict:
+    c = f.conversation
+    iso = lambda t: t.isoformat() if t else None  # noqa: E731
+    return {
+        "key": c.key,
+        "source": c.source,
+        "id": c.id,
+        "customer": c.customer,
+        "customer_email": c.customer_email,
+        "customer_is_team": c.customer_is_team,
+        "tier": f.tier,
+        "url": c.url,
+        "level": f.level,
+        "waiting_since": iso(f.waiting_since),
+        "waited_seconds": int(f.waited.total_seconds()),
+        "elapsed_seconds": int(f.elapsed.total_seconds()),
+        "follow_up": f.follow_up,
+        "last_reply_at": iso(f.last_reply_at),
+        "close_suggested": f.close_suggested,
+    }
