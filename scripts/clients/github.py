@@ -1,0 +1,274 @@
+"""Thin adapter over PyGithub: paced, bounded retries, lazy paging, and small dataclasses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from functools import wraps
+
+from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.GithubException import RateLimitExceededExceedsMaxWait
+
+DEFAULT_URL = "https://api.github.com"
+PAGE = 100  # the most GitHub's list endpoints give per request
+# GitHub's secondary limits: 900 points a minute (a read costs 1) and, for writes, "at least one
+# second between each request". Serial requests 0.1 s apart stay under the first; a second between
+# writes also stays under the 80 content-creating requests a minute.
+SECONDS_BETWEEN_REQUESTS = 0.1
+SECONDS_BETWEEN_WRITES = 1.0
+RETRIES = 4  # backoff 0.5, 1, 2, 4 s for 5xx: under 8 s in all
+MAX_WAIT = 120.0  # longer rate-limit waits give up: the next scheduled run resumes
+
+
+class GitHubError(Exception):
+    """A GitHub request failed after retries; `status` is the HTTP status (0 for no answer)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"GitHub answered {status}: {message}" if status else message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Issue:
+    repo: str
+    number: int
+    title: str
+    body: str | None
+    state: str
+    is_pull_request: bool
+    labels: tuple[str, ...]
+    user: str  # login
+    user_type: str  # "User", "Bot", "Organization"
+    author_association: str  # MEMBER, OWNER, COLLABORATOR, CONTRIBUTOR, NONE, ...
+    comments: int
+    created_at: datetime
+    updated_at: datetime
+    html_url: str = ""
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    user: str
+    body: str | None
+    created_at: datetime
+    updated_at: datetime
+    author_association: str = "NONE"
+
+
+@dataclass(frozen=True)
+class User:
+    login: str
+    name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    blog: str | None = None
+    type: str = "User"
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    color: str
+    description: str | None = None
+
+
+class _BoundedRetry(GithubRetry):
+    """GithubRetry that never repeats a POST the server may have carried out, and refuses a
+    Retry-After over max_rate_limit_wait (urllib3 would wait it out)."""
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        # A 5xx after a POST may follow a comment that was made: a retry could post it twice.
+        # A rate limit (403, 429) means the request was refused, so a retry is safe.
+        if method == "POST" and status_code not in (403, 429):
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        after = response.headers.get("Retry-After") if response is not None else None
+        if after and after.isdigit() and float(after) > (self.max_rate_limit_wait or float("inf")):
+            data = {"message": f"asked to wait {after} s, more than we wait"}
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, data, response.headers, wait=float(after)
+            )
+        return super().increment(method, url, response, error, *args, **kwargs)
+
+
+def retry(retries: int = RETRIES, max_wait: float = MAX_WAIT) -> GithubRetry:
+    """Retries of 429, 5xx and rate-limited 403 (PyGithub reads GitHub's headers for the wait)."""
+    return _BoundedRetry(
+        total=retries,
+        backoff_factor=0.5,
+        backoff_max=30,
+        status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403, checking it is a limit
+        # Ours are idempotent: PATCH sets absolute labels and body. POST: see _BoundedRetry.
+        allowed_methods={"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"},
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last answer reaches PyGithub, which raises its exception
+        secondary_rate_wait=60,  # GitHub: wait a minute when a secondary limit gives no time
+        max_rate_limit_wait=max_wait,
+    )
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+def _errors(fn):
+    """PyGithub's exceptions as GitHubError, carrying the status and GitHub's message only."""
+
+    @wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GithubException as exc:
+            data = exc.data if isinstance(exc.data, dict) else {}
+            raise GitHubError(
+                exc.status or 0, str(data.get("message") or type(exc).__name__)
+            ) from None
+
+    return call
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class GitHub:
+    """The REST calls the jobs make; GITHUB_API_URL overrides the base URL.
+
+    Pacing between requests can be lowered with GITHUB_SECONDS_BETWEEN_REQUESTS and
+    GITHUB_SECONDS_BETWEEN_WRITES, for a local test server only.
+    """
+
+    def __init__(self, token: str | None, base_url: str | None = None, timeout: int = 20):
+        self._gh = Github(
+            auth=Auth.Token(token) if token else None,
+            base_url=(base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_URL).rstrip("/"),
+            timeout=timeout,
+            per_page=PAGE,
+            retry=retry(),
+            seconds_between_requests=_env_float(
+                "GITHUB_SECONDS_BETWEEN_REQUESTS", SECONDS_BETWEEN_REQUESTS
+            ),
+            seconds_between_writes=_env_float(
+                "GITHUB_SECONDS_BETWEEN_WRITES", SECONDS_BETWEEN_WRITES
+            ),
+            lazy=True,  # objects are made without a request; only what we call is fetched
+        )
+
+    def _repo(self, repo: str):
+        return self._gh.get_repo(repo)
+
+    def iter_issues(
+        self,
+        repo: str,
+        state: str = "open",
+        sort: str = "updated",
+        direction: str = "desc",
+        since: datetime | None = None,
+    ) -> Iterator[Issue]:
+        """Issues and pull requests, a page of 100 fetched only when the previous is used up."""
+        kwargs = {"state": state, "sort": sort, "direction": direction}
+        if since is not None:
+            kwargs["since"] = since
+        pages = _errors(lambda: iter(self._repo(repo).get_issues(**kwargs)))()
+        while True:
+            item = _errors(next)(pages, None)
+            if item is None:
+                return
+            yield _issue(repo, item)
+
+    @_errors
+    def issue(self, repo: str, number: int) -> Issue:
+        return _issue(repo, self._repo(repo).get_issue(number).complete())
+
+    @_errors
+    def unchanged_since(self, repo: str, number: int, updated_at: datetime) -> bool:
+        """Whether an issue is as it was at `updated_at`: a conditional GET, which GitHub
+        answers 304 without counting it against the rate limit when nothing changed."""
+        since = format_datetime(updated_at.astimezone(UTC), usegmt=True)
+        url = f"/repos/{repo}/issues/{number}"
+        _, data = self._gh.requester.requestJsonAndCheck(
+            "GET", url, headers={"If-Modified-Since": since}
+        )
+        if not data:  # 304 Not Modified
+            return True
+        return _utc(datetime.fromisoformat(data["updated_at"].replace("Z", "+00:00"))) == updated_at
+
+    @_errors
+    def comments(self, repo: str, number: int) -> list[Comment]:
+        return [_comment(c) for c in self._repo(repo).get_issue(number).get_comments()]
+
+    @_errors
+    def user(self, login: str) -> User | None:
+        """A public profile; None when the account no longer exists."""
+        try:
+            u = self._gh.get_user(login).complete()
+        except UnknownObjectException:
+            return None
+        return User(u.login, u.name, u.company, u.email, u.blog or None, u.type)
+
+    @_errors
+    def is_public_member(self, org: str, login: str) -> bool:
+        """Whether `login` shows membership of `org` publicly (a private one is not ours to see)."""
+        user = self._gh.get_user(login, lazy=True)  # without lazy=True, get_user fetches it
+        return self._gh.get_organization(org).has_in_public_members(user)
+
+    @_errors
+    def labels(self, repo: str) -> list[Label]:
+        return [Label(x.name, x.color, x.description) for x in self._repo(repo).get_labels()]
+
+    @_errors
+    def create_label(self, repo: str, name: str, color: str, description: str) -> None:
+        self._repo(repo).create_label(name, color, description)
+
+    @_errors
+    def edit_issue(self, repo: str, number: int, labels: list[str], body: str) -> None:
+        """Set the labels and body in one PATCH (one write)."""
+        self._repo(repo).get_issue(number).edit(labels=labels, body=body)
+
+    @_errors
+    def comment(self, repo: str, number: int, body: str) -> Comment:
+        return _comment(self._repo(repo).get_issue(number).create_comment(body))
+
+    @property
+    def rate_remaining(self) -> int | None:
+        """Requests left in the current rate-limit window, from the last answer's headers."""
+        remaining, _ = self._gh.requester.rate_limiting  # no request, unlike Github.rate_limiting
+        return remaining if remaining >= 0 else None
+
+
+def _issue(repo: str, i) -> Issue:
+    return Issue(
+        repo=repo,
+        number=i.number,
+        title=i.title or "",
+        body=i.body,
+        state=i.state,
+        # `i.pull_request` is absent from an issue's JSON, and PyGithub would fetch the issue
+        # again to look for it; a pull request's page is .../pull/N (issues: .../issues/N).
+        is_pull_request="/pull/" in (i.html_url or ""),
+        labels=tuple(label.name for label in i.labels),
+        user=i.user.login if i.user else "ghost",
+        user_type=i.user.type if i.user else "User",
+        author_association=i.author_association or "NONE",
+        comments=i.comments,
+        created_at=_utc(i.created_at),
+        updated_at=_utc(i.updated_at),
+        html_url=i.html_url or "",
+    )
+
+
+def _comment(c) -> Comment:
+    return Comment(
+        id=c.id,
+        user=c.user.login if c.user else "ghost",
+        body=c.body,
+        created_at=_utc(c.created_at),
+        updated_at=_utc(c.updated_at),
+        author_association=getattr(c, "author_association", None) or "NONE",
+    )

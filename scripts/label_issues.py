@@ -1,0 +1,315 @@
+"""Label GitHub issues by customer tier (Focus, Subscriber, Community); ask for missing details."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from scripts import cli, labels, tiers
+from scripts import plan as plans
+from scripts.clients.github import GitHub, GitHubError
+from scripts.model import Rotation
+from scripts.plan import Change
+from scripts.problems import ConfigError
+from scripts.yaml_source import parse
+
+TITLE = "GitHub issue labels"
+RATE_RESERVE = 100  # lookups stop this far above an empty rate limit, leaving room for writes
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = cli.parser(__doc__)
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="look at every open issue again, not only those updated since the last run "
+        "(e.g. after the customer directory changed)",
+    )
+    args = p.parse_args(argv)
+    return cli.guard(lambda: run(args))
+
+
+def run(args) -> int:
+    rot, _ = cli.load(args.config)
+    cfg, rules = load_settings(rot, args.config)
+    directory = tiers.load_directory(os.environ, Path(args.config).parent)
+    now = cli.now_or(args)
+    token = cli.token("GITHUB_TOKEN", args.apply)
+    if not token:
+        print("GITHUB_TOKEN is not set: GitHub was not read; this is the desired state.\n")
+        print(desired_state(cfg, rules, directory))
+        return cli.EXIT_OK
+    gh = GitHub(token)
+    # --full is a deliberate re-check of every author: only the rate limit's reserve bounds it.
+    lookups = Lookups(gh, directory, rules, None if args.full else cfg.lookup_budget)
+    team = frozenset(p.github.lower() for p in rot.people.values() if p.github)
+    budget_left, results = cfg.write_budget, []
+    for repo in cfg.repos:
+        try:
+            seen = observe(gh, lookups, repo, cfg, rules, team, now, args.full, budget_left)
+        except GitHubError as exc:
+            print(f"error: reading {repo}: {exc}", file=sys.stderr)
+            return cli.EXIT_APPLY_FAILED
+        results.append(plan_repo(seen, cfg, budget_left))
+        budget_left -= len(results[-1].budgeted.changes)
+    changes = [c for r in results for c in r.budgeted.changes]
+    render(args, changes, results, cfg)
+    if not args.apply:
+        return cli.EXIT_OK
+    return apply(gh, changes)
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+
+def load_settings(rot: Rotation, config: str) -> tuple[labels.Settings, tuple[tiers.Rule, ...]]:
+    """The `github` and `tiers` sections (shapes checked by the schema), with their lines."""
+    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    github = rot.settings.get("github") or {}
+    if not github.get("repos"):
+        where = ("github",) if "github" in rot.settings else ()
+        raise ConfigError([src.problem(where, "github.repos: list the repositories to label")])
+    lines = {key: src.where(("github", key))[0] for key in github}
+    raw_rules = (rot.settings.get("tiers") or {}).get("rules")
+    rule_lines = [src.where(("tiers", "rules", i))[0] for i in range(len(raw_rules or []))]
+    return labels.settings(github, lines), tiers.rules(raw_rules, rule_lines)
+
+
+# --- observe (read only) -----------------------------------------------------------------------
+
+
+class BudgetSpent(Exception):
+    """The lookup budget (or the rate limit's reserve) is used up: stop before this issue."""
+
+
+class Lookups:
+    """Who an author is, from the directory and at most `budget` GitHub reads a run (cached;
+    None: no budget but the rate limit's reserve)."""
+
+    def __init__(self, gh: GitHub, directory: tiers.Directory, rules, budget: int | None):
+        self.gh, self.directory, self.left = gh, directory, budget
+        self.orgs = tiers.orgs_to_check(directory, rules)
+        self._profiles: dict[str, tiers.Profile | None] = {}
+        self._matches: dict[str, tiers.Match] = {}
+        self.reads = 0
+
+    def _spend(self) -> None:
+        remaining = self.gh.rate_remaining
+        if self.left == 0 or (remaining is not None and remaining <= RATE_RESERVE):
+            raise BudgetSpent
+        if self.left is not None:
+            self.left -= 1
+        self.reads += 1
+
+    def profile(self, login: str) -> tiers.Profile | None:
+        key = login.lower()
+        if key not in self._profiles:
+            self._spend()
+            u = self.gh.user(login)
+            self._profiles[key] = u and tiers.Profile(u.login, u.name, u.company, u.email, u.blog)
+        return self._profiles[key]
+
+    def match(self, login: str) -> tiers.Match:
+        """The GitHub login, then public organisations, then the profile's email, company, site."""
+        key = login.lower()
+        if key not in self._matches:
+            self._matches[key] = self._match(login)
+        return self._matches[key]
+
+    def _match(self, login: str) -> tiers.Match:
+        if found := tiers.match_login(self.directory, login):
+            return found
+        for org in self.orgs:
+            self._spend()
+            if self.gh.is_public_member(org, login):
+                return tiers.match_org(self.directory, org)
+        profile = self.profile(login)
+        found = profile and tiers.match_profile(self.directory, profile)
+        return found or tiers.Match(None, "no match")
+
+    def comments(self, repo: str, number: int, count: int) -> list:
+        pages = max(1, -(-count // 100))
+        for _ in range(pages):  # the budget counts each page the listing will read
+            self._spend()
+        return self.gh.comments(repo, number)
+
+
+@dataclass(frozen=True)
+class Observed:
+    repo: str
+    window: labels.Window
+    decisions: tuple[labels.Decision, ...]
+    horizon: datetime | None  # handled through here: the newest update read, or the cut
+    cut: tuple[str, int] | None  # ("writes" or "lookups", the issue the next run starts at)
+    existing_labels: frozenset[str]
+
+
+def observe(gh, lookups: Lookups, repo, cfg, rules, team, now, full, write_room) -> Observed:
+    """Issues updated since the last run, and what each needs (authors, earlier comments).
+
+    Stops before an issue when lookups run out, or once the writes found fill the room left
+    in the write budget (looking further would be redone by the run that makes them).
+    """
+    state = "open" if full else "all"  # closed ones only help find our newest marker
+    window = labels.scan(gh.iter_issues(repo, state=state, sort="updated", direction="desc"), full)
+    decisions, writes, horizon, cut = [], [], window.newest, None
+    for issue in labels.to_process(window):
+        if len(writes) >= write_room:
+            horizon, cut = issue.updated_at, ("writes", issue.number)
+            break
+        a = labels.assess(issue, cfg, team, now, full)
+        try:
+            decisions.append(decide(a, lookups, rules, repo))
+        except BudgetSpent:
+            horizon, cut = issue.updated_at, ("lookups", issue.number)
+            break
+        writes += labels.writes_for(repo, decisions[-1], cfg)
+    existing = frozenset(n for i in window.issues for n in i.labels)
+    if labels.labels_to_create(writes, existing, cfg):  # not seen on an issue: ask the repository
+        existing = frozenset(label.name for label in gh.labels(repo))
+    return Observed(repo, window, tuple(decisions), horizon, cut, existing)
+
+
+def decide(a: labels.Assessment, lookups: Lookups, rules, repo: str) -> labels.Decision:
+    """An issue's tier and triage asks, from lookups (raising BudgetSpent when out of them)."""
+    issue = a.issue
+    if a.skip:
+        return labels.Decision(a, how=a.skip)
+    tier, how, line = None, a.team or "a person set theirs", 0
+    if a.needs_tier:
+        found = lookups.match(issue.user)
+        tier, rule = tiers.tier_of(found.customer, rules)
+        how, line = found.how, rule.line if rule else 0
+    ask, greeting, text = (), "", ""
+    if a.triage:
+        comments = lookups.comments(repo, issue.number, issue.comments) if issue.comments else []
+        ask = labels.still_needed(a, comments, issue.user)
+        if ask:
+            profile = lookups.profile(issue.user)
+            greeting = labels.greeting_name(issue.user, profile.name if profile else None)
+            theirs = [c.body or "" for c in comments if c.user.lower() == issue.user.lower()]
+            text = "\n".join([issue.title, labels.without_marker(issue.body), *theirs])
+    return labels.Decision(a, tier, how, line, ask, greeting, text)
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoPlan:
+    observed: Observed
+    budgeted: labels.Budgeted
+
+
+def plan_repo(seen: Observed, cfg: labels.Settings, budget_left: int) -> RepoPlan:
+    """Missing labels first, then each issue's writes, oldest update first, within the budget."""
+    writes = [w for d in seen.decisions for w in labels.writes_for(seen.repo, d, cfg)]
+    creates = [
+        labels.create_label_write(seen.repo, spec, cfg)
+        for spec in labels.labels_to_create(writes, seen.existing_labels, cfg)
+    ]
+    budgeted = labels.budget(creates + writes, max(0, budget_left), seen.horizon)
+    return RepoPlan(seen, budgeted)
+
+
+def desired_state(cfg: labels.Settings, rules, directory: tiers.Directory) -> str:
+    """Without a token: the labels each repository should have, and customers per tier."""
+    counts = {t: 0 for t in tiers.TIERS}
+    for customer in directory.customers:
+        counts[tiers.tier_of(customer, rules)[0]] += 1
+    lines = [f"Repositories: {', '.join(cfg.repos)}", "Labels:"]
+    lines += [f"  {s.name} (#{s.color}): {s.description}" for s in cfg.labels.values()]
+    lines.append(
+        f"Customer directory {directory.source}: {len(directory.customers)} customers, "
+        + ", ".join(f"{n} {t}" for t, n in counts.items() if t != tiers.COMMUNITY)
+    )
+    return "\n".join(lines)
+
+
+# --- render and apply ---------------------------------------------------------------------------
+
+
+def notes(results: list[RepoPlan], cfg: labels.Settings) -> list[str]:
+    """What the plan leaves for the next run, and what it read."""
+    out = []
+    for r in results:
+        seen = r.observed
+        mark = seen.window.watermark
+        since = f"updated since {mark:%Y-%m-%d %H:%M:%S} UTC" if mark else "(no earlier run: all)"
+        out.append(f"{seen.repo}: read {len(seen.window.issues)} issues {since}")
+        deferred = r.budgeted.deferred
+        if deferred or (seen.cut and seen.cut[0] == "writes"):
+            start = f"#{deferred[0].issue.number}" if deferred and deferred[0].issue else ""
+            start = start or (f"#{seen.cut[1]}" if seen.cut else "the labels")
+            out.append(
+                f"{seen.repo}: write budget ({cfg.write_budget} a run) reached: "
+                f"the next run goes on from {start}"
+            )
+        elif seen.cut:
+            out.append(
+                f"{seen.repo}: lookups stopped at #{seen.cut[1]} (lookup budget "
+                f"{cfg.lookup_budget} a run, or the rate limit): the next run goes on from there"
+            )
+    return out
+
+
+def render(args, changes: list[Change], results: list[RepoPlan], cfg: labels.Settings) -> None:
+    extra = notes(results, cfg)
+    markdown = plans.render_markdown(changes, args.config, TITLE)
+    cli.write_summary(markdown + "".join(f"\n\n{n}" for n in extra))
+    if args.format == "json":
+        deferred = [
+            {"repo": w.repo, "action": w.kind, "summary": w.summary}
+            for r in results
+            for w in r.budgeted.deferred
+        ]
+        print(plans.render_json(changes, deferred=deferred, notes=extra))
+    elif args.format == "markdown":
+        print(markdown + "".join(f"\n\n{n}" for n in extra))
+    else:
+        print(plans.render_text(changes, args.config, TITLE))
+        print("\n".join(["", *extra]) if extra else "")
+
+
+def apply(gh: GitHub, changes: list[Change]) -> int:
+    """Make the changes in order; a repository stops at its first failure (the next run resumes)."""
+    failed, stopped, checked, changed = 0, set(), set(), set()
+    for change in changes:
+        d = change.data
+        key = (d["repo"], d.get("number"))
+        if d["repo"] in stopped or key in changed:
+            continue
+        try:
+            if d.get("number") is not None and key not in checked:
+                checked.add(key)
+                if not gh.unchanged_since(d["repo"], d["number"], d["updated_at"]):
+                    changed.add(key)  # updated since we read it: its update brings it back
+                    print(f"skipped {change.summary}: the issue changed meanwhile")
+                    continue
+            apply_change(gh, change)
+        except GitHubError as exc:
+            failed += 1
+            stopped.add(d["repo"])
+            print(f"error: {change.action} {change.summary}: {exc}", file=sys.stderr)
+    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+
+
+def apply_change(gh: GitHub, change: Change) -> None:
+    d = change.data
+    if d["kind"] == "create-label":
+        try:
+            gh.create_label(d["repo"], d["name"], d["color"], d["description"])
+        except GitHubError as exc:
+            if exc.status != 422:  # 422: created meanwhile, which is what we wanted
+                raise
+    elif d["kind"] == "labels":
+        gh.edit_issue(d["repo"], d["number"], d["labels"], d["body"])
+    elif d["kind"] == "comment":
+        gh.comment(d["repo"], d["number"], d["body"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
