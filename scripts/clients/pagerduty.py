@@ -1,4 +1,4 @@
-"""PagerDuty REST API adapter over the official `pagerduty` client: schedules, users, incidents."""
+"""PagerDuty adapters over the official `pagerduty` client: REST API v2 and Events API v2."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ DEFAULT_URL = "https://api.pagerduty.com"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_RETRIES = 5  # per request
 RETRY_BUDGET = 180.0  # seconds of waiting per run, summed over requests
+DUPLICATE_INCIDENT = "matching dedup key already exists"  # POST /incidents, an open incident_key
 
 
 class PagerDutyError(Exception):
@@ -263,6 +264,22 @@ class PagerDuty:
             raw["id"], raw.get("incident_number"), raw.get("status", ""), raw.get("html_url")
         )
 
+    # -- escalate
+
+    def user(self, user_id: str) -> User:
+        """One user, by id (an on-call names its user by reference only: no email)."""
+        return _user(self._json("GET", f"/users/{user_id}", what=f"user {user_id}")["user"])
+
+    def create_incident_once(self, **incident) -> Incident | None:
+        """`create_incident`, or None when the service already has an open incident with that
+        incident_key: PagerDuty refuses a second one (400, "matching dedup key already exists")."""
+        try:
+            return self.create_incident(**incident)
+        except PagerDutyError as exc:
+            if DUPLICATE_INCIDENT in str(exc):
+                return None
+            raise
+
     # -- plumbing
 
     def _call(self, fn):
@@ -371,3 +388,89 @@ def _oncall(raw: dict) -> OnCall:
         _time(raw.get("end")),
         raw.get("escalation_level"),
     )
+
+
+# -- Events API v2 (escalate)
+
+DEFAULT_EVENTS_URL = "https://events.pagerduty.com"
+
+
+class _EventsClient(pagerduty.EventsApiV2Client):
+    """EventsApiV2Client with the REST client's bounds: retries honour Retry-After, then give up.
+
+    Unlike a REST POST, an event is retried after a 5xx too: its dedup_key makes a repeat harmless.
+    """
+
+    def __init__(self, routing_key: str, base_url: str, max_retries: int, budget: float):
+        super().__init__(routing_key, base_url=base_url)
+        self.retry = dict.fromkeys(RETRY_STATUSES, max_retries)
+        self.max_http_attempts = max_retries
+        self.sleep_timer = 0  # the client's own backoff; postprocess waits instead
+        self.timeout = 30
+        self.max_retries, self.budget, self.waited = max_retries, budget, 0.0
+        self.sent = 0
+        self._tries = 0
+
+    def request(self, method: str, url: str, **kw):
+        self._tries = 0
+        return super().request(method, url, **kw)
+
+    def postprocess(self, response) -> None:
+        self.sent += 1
+        status = response.status_code
+        if status not in RETRY_STATUSES:
+            return
+        self._tries += 1
+        wait = wait_seconds(response.headers, self._tries)
+        if self._tries > self.max_retries or self.waited + wait > self.budget:
+            raise GaveUp(
+                f"Events API still answers {status} after {self._tries - 1} retries and "
+                f"{self.waited:.0f}s of waiting (asked to wait {wait:.0f}s more); giving up"
+            )
+        self.waited += wait
+        time.sleep(wait)
+
+
+class PagerDutyEvents:
+    """Events API v2 for one routing key (an integration of one service); never shows the key."""
+
+    def __init__(
+        self,
+        routing_key: str,
+        base_url: str | None = None,
+        *,
+        max_retries: int = MAX_RETRIES,
+        retry_budget: float = RETRY_BUDGET,
+    ):
+        url = (base_url or os.environ.get("PAGERDUTY_EVENTS_URL") or DEFAULT_EVENTS_URL).rstrip("/")
+        url = url.removesuffix("/v2")  # the spec's server URL ends in /v2; the client adds it
+        try:
+            self._client = _EventsClient(routing_key, url, max_retries, retry_budget)
+        except pagerduty.UrlError:
+            raise PagerDutyError(f"PAGERDUTY_EVENTS_URL must use https://, not {url!r}") from None
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._client.sent
+
+    def trigger(self, event: dict) -> str:
+        """Send a trigger event (payload, dedup_key, links, ...); the dedup key PagerDuty kept."""
+        body = dict(event)
+        dedup_key = body.pop("dedup_key", None)
+        try:
+            return self._client.send_event("trigger", dedup_key=dedup_key, **body)
+        except pagerduty.HttpError as exc:  # its text would hold the whole answer: ours is shorter
+            raise _events_error(exc.response) from None
+        except pagerduty.Error as exc:  # a network error: its text names the URL, not the key
+            raise PagerDutyError(f"the PagerDuty Events API could not be reached: {exc}") from None
+
+
+def _events_error(response) -> PagerDutyError:
+    try:
+        body = response.json()
+        errors = [str(e) for e in body.get("errors") or []]
+        detail = "; ".join([str(body.get("message", "")), *errors])
+    except (ValueError, AttributeError):
+        detail = response.text[:200]
+    return PagerDutyError(f"Events API answered {response.status_code}: {detail}")

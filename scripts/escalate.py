@@ -1,0 +1,316 @@
+"""Page a team's secondary on-call in PagerDuty and say so in the support channel."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from scripts import cli, escalation
+from scripts import plan as plans
+from scripts.clients.pagerduty import PagerDuty, PagerDutyError, PagerDutyEvents
+from scripts.clients.slack import Slack, SlackError
+from scripts.escalation import Context, Observed, Request, Secondary
+from scripts.model import Rotation
+from scripts.plan import Change
+from scripts.yaml_source import parse
+
+TOKEN, ROUTING_KEYS = "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEYS"
+SENDER, SLACK_TOKEN = "PAGERDUTY_FROM_EMAIL", "SLACK_BOT_TOKEN"
+# Slack errors that mean the token, the app's scopes or slack.channel need fixing: exit 2.
+SETUP_ERRORS = frozenset({
+    "not_authed", "invalid_auth", "token_revoked", "account_inactive", "missing_scope",
+    "channel_not_found", "not_in_channel",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the environment and rotation.yaml give this run (secrets stay in here)."""
+
+    routing_key: str | None
+    token: str | None
+    sender: str | None  # PAGERDUTY_FROM_EMAIL
+    service: str | None  # teams.<key>.pagerduty_service
+    channel: str | None  # slack.channel
+    slack_token: str | None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return cli.guard(lambda: run(args))
+
+
+def parser():
+    p = cli.parser(__doc__)
+    p.add_argument("--team", required=True, metavar="KEY", help="the team's key in rotation.yaml")
+    p.add_argument(
+        "--summary", required=True, metavar="TEXT", help="what is wrong, in one line (the title)"
+    )
+    p.add_argument(
+        "--link",
+        metavar="URL",
+        help="the conversation; a Slack permalink into the support channel threads the message",
+    )
+    return p
+
+
+def run(args) -> int:
+    rot, _ = cli.load(args.config)
+    now = cli.now_or(args)
+    req = _checked(lambda: escalation.check_request(rot, args.team, args.summary, args.link))
+    setup, notes = read_setup(rot, args, req.team)
+    how = escalation.route(
+        req.team, bool(setup.routing_key), bool(setup.token), setup.service, bool(setup.sender)
+    )
+    if args.apply and how.kind is None:
+        raise cli.UsageError(f"cannot page: {how.describe(req.team, None)}; nothing was sent")
+    if args.apply and setup.channel:
+        cli.token(SLACK_TOKEN, needed=True)  # exits 2 naming it: all or nothing is sent
+    pd = _pagerduty(setup.token)
+    try:
+        who = find_secondary(pd, rot, req.team, now, notes, asked=args.now)
+        if how.kind == "rest" and not who.pagerduty_id:
+            who = with_pagerduty_id(pd, rot, who)
+    except PagerDutyError as exc:
+        print(f"error: {exc}; nothing was sent", file=sys.stderr)
+        return cli.EXIT_APPLY_FAILED
+    key = escalation.dedup_key(rot, req, who, now)
+    slack = Slack(setup.slack_token) if setup.slack_token and setup.channel else None
+    try:
+        slack_id, seen = observe_slack(slack, rot, setup.channel, who, key, req, now, notes)
+    except SlackError as exc:  # reading failed: nothing was sent
+        print(f"error: {exc}; nothing was sent", file=sys.stderr)
+        return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
+    if note := escalation.hero_note(rot, who, now):
+        notes.append(note)
+    requester, run_url = _actions_run()
+    ctx = Context(
+        key, how, setup.service, setup.sender, setup.channel, slack_id, requester, run_url
+    )
+    changes = escalation.plan(rot, req, who, ctx, seen)
+    render(args, rot, req, who, ctx, seen, changes, notes)
+    if not args.apply or not changes:
+        return cli.EXIT_OK
+    return apply(changes, setup, pd, slack, args.format)
+
+
+def _checked(fn):
+    try:
+        return fn()
+    except escalation.InputError as exc:
+        raise cli.UsageError(f"{exc}; nothing was sent") from None
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+
+def read_setup(rot: Rotation, args, team: str) -> tuple[Setup, list[str]]:
+    """Secrets and settings, and notes on what is missing."""
+    routing_key, notes = _checked(
+        lambda: escalation.routing_keys(os.environ.get(ROUTING_KEYS), rot, team)
+    )
+    channel = escalation.settings_channel(rot.settings)
+    if not channel:
+        notes.append(f"slack.channel is not set in {rot.file}: no message in Slack")
+    slack_token = cli.token(SLACK_TOKEN, needed=False)
+    if channel and not slack_token:
+        notes.append(f"{SLACK_TOKEN} is not set: Slack was not read; the message is what would go")
+    setup = Setup(
+        routing_key,
+        os.environ.get(TOKEN) or None,
+        os.environ.get(SENDER) or None,
+        pagerduty_service(args.config, team),
+        channel,
+        slack_token,
+    )
+    return setup, notes
+
+
+def pagerduty_service(config: str, team: str) -> str | None:
+    """teams.<team>.pagerduty_service (the model keeps only what every job needs)."""
+    data = parse(Path(config).read_text(encoding="utf-8"), config).data or {}
+    return ((data.get("teams") or {}).get(team) or {}).get("pagerduty_service")
+
+
+def _pagerduty(token: str | None) -> PagerDuty | None:
+    if not token:
+        return None
+    try:
+        return PagerDuty(token)
+    except PagerDutyError as exc:
+        raise cli.UsageError(f"{exc}; nothing was sent") from None
+
+
+def _actions_run() -> tuple[str | None, str | None]:
+    """Who started the run and its page, inside GitHub Actions."""
+    env = os.environ
+    parts = [env.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    url = f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+    return env.get("GITHUB_ACTOR") or None, url
+
+
+# --- observe (read only) -----------------------------------------------------------------------
+
+
+def find_secondary(pd, rot: Rotation, team: str, now, notes, asked=None) -> Secondary:
+    """PagerDuty's on-call for the team's schedule; else rotation.yaml's, saying why.
+
+    PagerDuty is asked about `asked` (--now) if given, else about its own now (the default).
+    """
+    sid = rot.teams[team].pagerduty_schedule
+    if pd and sid:
+        try:
+            row = escalation.pick_on_call(pd.on_call(sid, asked))
+            if row is None:
+                raise cli.UsageError(f"{escalation.nobody(rot, team, now, sid)}; nothing was sent")
+            return escalation.from_pagerduty(rot, row, pd.user(row.user_id).email, sid)
+        except PagerDutyError as exc:
+            notes.append(
+                f"PagerDuty could not be read ({exc}): who is on call is {rot.file}'s answer"
+            )
+    elif sid:
+        notes.append(f"{TOKEN} is not set: who is on call is {rot.file}'s answer, not PagerDuty's")
+    else:
+        notes.append(f"{team} has no pagerduty_schedule: who is on call is {rot.file}'s answer")
+    who = escalation.from_rotation(rot, team, now)
+    if who is None:
+        raise cli.UsageError(f"{escalation.nobody(rot, team, now)}; nothing was sent")
+    return who
+
+
+def with_pagerduty_id(pd: PagerDuty, rot: Rotation, who: Secondary) -> Secondary:
+    """A REST incident is assigned to a PagerDuty user: find the person's by email."""
+    user = pd.user_by_email(who.email) if who.email else None
+    if user is None:
+        raise cli.UsageError(
+            f"{who.name} <{who.email}> is not a PagerDuty user (people.{who.handle}.email in "
+            f"{rot.file}); nothing was sent"
+        )
+    return Secondary(**(asdict(who) | {"pagerduty_id": user.id}))
+
+
+def observe_slack(
+    slack: Slack | None, rot: Rotation, channel, who: Secondary, key: str, req: Request, now, notes
+) -> tuple[str | None, Observed]:
+    """The secondary's Slack ID, and this escalation's message if an earlier run posted it."""
+    person = rot.people.get(who.handle) if who.handle else None
+    slack_id = person.slack if person else None
+    if slack is None:
+        return slack_id, Observed()
+    if not slack_id and who.email:
+        slack_id = slack.lookup_user(who.email)
+        if slack_id is None:
+            notes.append(f"{who.email} is not in Slack: the message names {who.name}")
+    thread, in_thread = escalation.parse_permalink(req.link), None
+    if thread and thread.channel == channel:
+        try:
+            replies = slack.replies(channel, thread.ts)
+            found = next((m for m in replies if _ours(m, key)), None)
+            return slack_id, Observed(found.ts if found else None, True)
+        except SlackError as exc:
+            if exc.error != "thread_not_found":
+                raise
+            in_thread = False
+            notes.append(f"the link is no message of {channel}: the message goes to the channel")
+    elif thread:
+        notes.append("the link is in another Slack channel: the message goes to the support one")
+    oldest = f"{escalation.search_from(rot, now).timestamp():.6f}"
+    found = slack.find_message(channel, escalation.EVENT, oldest=oldest, dedup_key=key)
+    return slack_id, Observed(found.ts if found else None, in_thread)
+
+
+def _ours(msg, key: str) -> bool:
+    return msg.event_type == escalation.EVENT and msg.payload.get("dedup_key") == key
+
+
+# --- render and apply ---------------------------------------------------------------------------
+
+
+def facts(rot: Rotation, req: Request, who: Secondary, ctx: Context) -> list[tuple[str, str]]:
+    until = f", until {who.end.astimezone(rot.zone):%a %d %b %H:%M %Z}" if who.end else ""
+    email = f" <{who.email}>" if who.email else ""
+    return [
+        ("Team", f"{rot.teams[req.team].name} ({req.team})"),
+        ("Secondary on call", f"{who.name}{email}, from {who.source}{until}"),
+        ("Paging", ctx.how.describe(req.team, ctx.service)),
+        ("Dedup key", ctx.key),
+    ]
+
+
+def render(args, rot, req, who, ctx: Context, seen: Observed, changes, notes) -> None:
+    if seen.posted:
+        notes.append(
+            f"already escalated: message {seen.posted} in {ctx.channel} has this dedup key; "
+            "nothing to send"
+        )
+    title = "Escalation" + ("" if args.apply else " (dry run)")
+    rows = facts(rot, req, who, ctx)
+    post = next((c for c in changes if c.action == "post"), None)
+    markdown = "\n".join(
+        [f"### {title}", ""]
+        + [f"- **{k}:** {v}" for k, v in rows]
+        + [f"- _{n}_" for n in notes]
+        + ["", plans.render_markdown(changes, args.config, "Plan")]
+        + ([f"\n**The Slack message**\n\n```\n{post.data['text']}\n```"] if post else [])
+    )
+    cli.write_summary(markdown)
+    if args.format == "json":
+        print(
+            plans.render_json(
+                changes,
+                team=req.team,
+                secondary=asdict(who),
+                route=ctx.how.kind,
+                dedup_key=ctx.key,
+                already_posted=seen.posted,
+                notes=notes,
+            )
+        )
+    elif args.format == "markdown":
+        print(markdown)
+    else:
+        lines = [title] + [f"{k}: {v}" for k, v in rows] + [f"note: {n}" for n in notes]
+        print("\n".join(lines) + "\n\n" + plans.render_text(changes, args.config, "Plan:"))
+        if post:
+            print("\nSlack message:\n" + post.data["text"])
+
+
+def apply(changes: list[Change], setup: Setup, pd, slack, fmt: str) -> int:
+    """Page, then post; a failed page posts nothing (a re-run sends what is missing, once)."""
+    for change in changes:
+        try:
+            done = page(change, setup, pd) if change.action == "page" else post(change, slack)
+        except (PagerDutyError, SlackError) as exc:
+            after = (
+                "nothing was posted"
+                if change.action == "page"
+                else "the page went out; run again to post (it will not page twice)"
+            )
+            print(f"error: {change.action} {change.target}: {exc}; {after}", file=sys.stderr)
+            return cli.EXIT_APPLY_FAILED
+        cli.write_summary(done)
+        print(done, file=sys.stderr if fmt == "json" else sys.stdout)
+    return cli.EXIT_OK
+
+
+def page(change: Change, setup: Setup, pd: PagerDuty | None) -> str:
+    if change.data["route"] == "events":
+        PagerDutyEvents(setup.routing_key).trigger(change.data["event"])
+        return f"Paged: PagerDuty accepted the event (dedup key {change.data['dedup_key']})."
+    made = pd.create_incident_once(**change.data["incident"])
+    if made is None:
+        return "Already paged: PagerDuty has an open incident with this dedup key."
+    return f"Paged: PagerDuty incident #{made.number} {made.html_url or made.id}."
+
+
+def post(change: Change, slack: Slack) -> str:
+    d = change.data
+    msg = slack.post(d["channel"], d["text"], None, d["metadata"], d["thread_ts"])
+    where = f"the thread of {d['thread_ts']}" if d["thread_ts"] else d["channel"]
+    return f"Posted in {where}: message {msg.ts}."
+
+
+if __name__ == "__main__":
+    sys.exit(main())
