@@ -1,0 +1,40 @@
+"""Workflows stay in step with rotation.yaml and keep their hygiene rules."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts import rotation
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def load(path: Path) -> dict:
+    # PyYAML reads the key `on` as True (YAML 1.1); tests look it up under both.
+    return yaml.safe_load(path.read_text())
+
+
+def test_escalate_form_offers_exactly_the_teams_of_rotation_yaml():
+    rot, _ = rotation.load(ROOT / "rotation.yaml")
+    inputs = load(ROOT / ".github/workflows/escalate.yml")[True]["workflow_dispatch"]["inputs"]
+    assert sorted(inputs["team"]["options"]) == sorted(rot.teams)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_least_privilege_and_pinned_actions(path):
+    flow = load(path)
+    assert flow.get("permissions") == {}, "top-level permissions must be {}"
+    for name, job in flow["jobs"].items():
+        if "uses" in job:  # a call to a reusable workflow: it sets its own limits
+            continue
+        assert "timeout-minutes" in job, f"{name} has no timeout"
+        for step in job.get("steps", []):
+            uses = step.get("uses", "")
+            if uses and not uses.startswith("./"):
+                ref = uses.split("@")[1]
+                assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), uses
+            if uses.startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            assert "${{" not in step.get("run", ""), f"{name}: expression inside run:"
