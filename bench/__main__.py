@@ -27,8 +27,8 @@ SERVICE = {
 
 def table(runs: list[Run], latency: float) -> str:
     head = (
-        "| job | state | exit | reads | writes | minimum (r+w) | ratio | wall s | CPU s | "
-        "peak MiB |"
+        "| job | state | exit | reads (304 free) | writes | minimum (r+w) | ratio | wall s "
+        "| CPU s | peak MiB |"
     )
     lines = [
         f"Requests and time; the fakes add {latency * 1000:.0f} ms to every request.",
@@ -38,7 +38,9 @@ def table(runs: list[Run], latency: float) -> str:
     ]
     for r in runs:
         lines.append(
-            f"| {r.job} | {r.state} | {r.exit_code} | {r.reads} | {r.writes} | "
+            f"| {r.job} | {r.state} | {r.exit_code} | {r.reads}"
+            + (f" ({r.free})" if r.free else "")
+            + f" | {r.writes} | "
             f"{r.min_reads}+{r.min_writes} | {r.ratio:.2f} | {r.wall:.1f} | {r.cpu:.2f} | "
             f"{r.peak_mb:.0f} |"
         )
@@ -52,7 +54,7 @@ def headroom(runs: list[Run]) -> str:
     lines = ["", "Rate-limit headroom (the busiest run of each job):"]
     for job in dict.fromkeys(r.job for r in runs):
         worst = max((r for r in runs if r.job == job), key=lambda r: r.reads + r.writes)
-        total = worst.reads + worst.writes
+        total = worst.counted
         service = SERVICE.get(job, "-")
         if service in LIMITS:
             share = total / LIMITS[service] if service == "PagerDuty" else total / 5000

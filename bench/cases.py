@@ -12,6 +12,7 @@ from bench.scenario import SINCE, Scenario
 from scripts import rotation, schedule
 from scripts.pagerduty_plan import synced
 from tests.fakes.base import fake_env
+from tests.fakes.github import GitHubFake
 from tests.fakes.pagerduty import PagerDutyFake
 from tests.fakes.slack import SlackFake
 
@@ -163,8 +164,127 @@ def check_rotation(scenario: Scenario, latency: float, workdir: Path) -> list[Ru
     return runs
 
 
+# -- label_issues -----------------------------------------------------------------------------
+
+GH_PAGE = 100  # GitHub's largest page
+CUSTOMER_ORGS = 10  # customers recognised by a public organisation: one check per unknown author
+
+
+def _directory(workdir: Path, customers: int) -> Path:
+    """A customer directory: customers with a GitHub login each, some with an organisation."""
+    plans = ("cloud", "scale", "enterprise")
+    lines = ["customers:"]
+    for i in range(customers):
+        lines += [
+            f"  - company: Customer {i}",
+            f"    plan: {plans[i % 3]}",
+            f"    monthly_spend: {(i * 37) % 900}",
+            f"    domains: [customer{i}.example]",
+            f"    github_logins: [cust-{i}]",
+        ]
+        if i < CUSTOMER_ORGS:
+            lines.append(f"    github_orgs: [org-{i}]")
+    path = workdir / "customers.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _seed_issues(fake, repos: list[str], count: int, start: datetime, customers: int) -> None:
+    """`count` open issues: 60% by known customer logins, 30% by strangers, 10% by the team."""
+    for i in range(count):
+        repo = repos[i % len(repos)]
+        at = start + timedelta(minutes=i)
+        kind = i % 10
+        if kind < 6:
+            author, assoc = f"cust-{i % customers}", "NONE"
+        elif kind < 9:
+            author, assoc = f"stranger-{i % 300}", "NONE"
+            if author not in fake.users:
+                fake.add_user(author, email=f"dev@customer{i % customers}.example")
+        else:
+            author, assoc = "teammate", "MEMBER"
+        fake.add_issue(
+            repo, author, f"Issue {i}", "Something is wrong.", created_at=at, association=assoc
+        )
+
+
+def label_issues(scenario: Scenario, latency: float, workdir: Path) -> list[Run]:
+    repos = [f"bench-org/repo-{r}" for r in range(scenario.scale.repos)]
+    customers = 100
+    section = f"github:\n  repos: [{', '.join(repos)}]\n  write_budget: 50\n  lookup_budget: 300\n"
+    config = write_config(workdir, scenario.rotation_yaml + section)
+    drain = workdir / "drain.yaml"  # the same with budgets lifted, to work off the backlog
+    drain.write_text(
+        config.read_text()
+        .replace("write_budget: 50", "write_budget: 1000")
+        .replace("lookup_budget: 300", "lookup_budget: 4000"),
+        encoding="utf-8",
+    )
+    directory = _directory(workdir, customers)
+    runs = []
+    with GitHubFake(clock=NOW - timedelta(days=1)) as fake:
+        for repo in repos:
+            fake.add_repo(repo)
+        fake.rate_limit = 10**9  # the benchmark measures use; it does not hit the limit here
+        _seed_issues(fake, repos, scenario.scale.issues, NOW - timedelta(days=30), customers)
+        fake.clock = NOW
+        env = fake_env(fake) | {"CUSTOMERS_FILE": str(directory)}
+        args = ["--config", str(config), "--now", NOW.isoformat(), "--apply"]
+        pages = math.ceil(scenario.scale.issues / GH_PAGE) + len(repos)
+        formula = (
+            f"reads: ceil({scenario.scale.issues} issues/{GH_PAGE}) pages + 1 label list "
+            f"per repo, + per stranger 1 profile + {CUSTOMER_ORGS} organisation checks, "
+            "until the lookup budget (300); writes: 1 per label change, 1 per new label, "
+            "until the write budget (50)"
+        )
+        fake.latency = latency
+        first = measure([fake], "label_issues", "first run", args, env, (pages, 50, formula))
+        runs.append(first)
+        fake.latency = 0
+        for _ in range(20):  # work off the backlog at the schema's largest budgets
+            fake.reset_counts()
+            run_job(
+                "label_issues", ["--config", str(drain), "--now", NOW.isoformat(), "--apply"], env
+            )
+            if fake.writes() == 0:
+                break
+        # A last ordinary run with a write in each repo moves the starting point past the backlog,
+        # as the runs of a working day do (the job re-reads the issues its last write run wrote).
+        fake.clock = NOW + timedelta(minutes=1)
+        for repo in repos:
+            fake.add_issue(repo, "cust-1", "One more", "Help!", created_at=fake.clock)
+        run_job("label_issues", args, env)
+        fake.latency = latency
+        runs.append(
+            measure([fake], "label_issues", "steady state", args, env, (len(repos), 0, formula))
+        )
+        fake.clock = NOW + timedelta(minutes=30)
+        for i in range(10):
+            fake.add_issue(
+                repos[i % len(repos)], f"cust-{i}", f"New issue {i}", "Help!", created_at=fake.clock
+            )
+        runs.append(
+            measure(
+                [fake],
+                "label_issues",
+                "one change",
+                args,
+                env,
+                (
+                    2 * len(repos),
+                    10,
+                    formula + "; one change: 10 new issues by customers known by login, "
+                    "a page and a label list per repo with a write. Ratio counts what GitHub's "
+                    "limit counts: a re-read before each write answered 304 is free",
+                ),
+            )
+        )
+    return runs
+
+
 CASES = {
     "check_rotation": check_rotation,
     "sync_pagerduty": sync_pagerduty,
     "post_handoff": post_handoff,
+    "label_issues": label_issues,
 }

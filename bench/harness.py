@@ -30,11 +30,16 @@ class Run:
     peak_mb: float
     by_method: Counter = field(default_factory=Counter)
     output: str = ""
+    free: int = 0  # conditional reads answered 304: GitHub does not count them against its limit
+
+    @property
+    def counted(self) -> int:
+        return self.reads + self.writes - self.free
 
     @property
     def ratio(self) -> float:
         least = self.min_reads + self.min_writes
-        return (self.reads + self.writes) / least if least else float(self.reads + self.writes)
+        return self.counted / least if least else float(self.counted)
 
 
 def run_job(job: str, args: list[str], env: dict[str, str]) -> tuple[int, float, float, float, str]:
@@ -75,4 +80,5 @@ def measure(
                 by_method[f"{call.method} {call.path}"] += 1
     reads = sum(f.reads() for f in fakes)
     writes = sum(f.writes() for f in fakes)
-    return Run(job, state, code, reads, writes, *minimum, wall, cpu, peak, by_method, output)
+    free = sum(c.status == 304 for f in fakes for c in f.calls)
+    return Run(job, state, code, reads, writes, *minimum, wall, cpu, peak, by_method, output, free)
