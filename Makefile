@@ -33,7 +33,7 @@ bench: venv
 	$(PY) -m bench
 
 demo: venv
-	$(PY) -m scripts.demo
+	$(PY) -m demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -64,6 +64,12 @@ def rewrite_problems(rot: Rotation, base: Rotation, now) -> list[Problem]:
     return problems
 
 
+def moves_ahead(base: Rotation, rot: Rotation, now, weeks: int = 0) -> list[history.Move]:
+    """What the edit moves from the shift that holds `now`: `weeks` ahead, a year at least."""
+    start = schedule.handoff(rot, schedule.week_of(rot, now))
+    return history.moves(base, rot, start, start + timedelta(weeks=max(weeks, 52)))
+
+
 def _cycle_path(key: str) -> str:
     return "support_hero.since" if key == "support-hero" else f"teams.{key}.secondary.since"
 
@@ -85,10 +91,7 @@ def run(args) -> int:
             for line, message in fairness.warnings(rot, now)
         ]
     )
-    moves = None
-    if base:
-        start = schedule.handoff(rot, schedule.week_of(rot, now))
-        moves = history.moves(base, rot, start, start + timedelta(weeks=max(args.weeks, 52)))
+    moves = moves_ahead(base, rot, now, args.weeks) if base else None
     report = check_report.build(rot, now, args.weeks, warnings, moves)
     cli.report_problems(warnings, echo=args.format == "json")
     if args.format == "json":

@@ -60,6 +60,14 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class RepoComment(Comment):
+    """A comment from a repository-wide listing: which issue it is on, and who wrote it."""
+
+    issue_number: int = 0
+    user_type: str = "User"  # "Bot" for apps
+
+
+@dataclass(frozen=True)
 class User:
     login: str
     name: str | None = None
@@ -203,6 +211,18 @@ class GitHub:
     def comments(self, repo: str, number: int) -> list[Comment]:
         return [_comment(c) for c in self._repo(repo).get_issue(number).get_comments()]
 
+    def iter_repo_comments(self, repo: str, since: datetime) -> Iterator[RepoComment]:
+        """Comments on every issue and pull request of a repository updated since `since`,
+        newest update first, a page of 100 fetched only when the previous is used up."""
+        listing = self._repo(repo).get_issues_comments(
+            sort="updated", direction="desc", since=since.astimezone(UTC)
+        )
+        pages = _errors(lambda: iter(listing))()
+        while (c := _errors(next)(pages, None)) is not None:
+            number = int((c.issue_url or "/0").rstrip("/").rsplit("/", 1)[1])
+            user_type = c.user.type if c.user else "User"
+            yield RepoComment(**vars(_comment(c)), issue_number=number, user_type=user_type)
+
     @_errors
     def user(self, login: str) -> User | None:
         """A public profile; None when the account no longer exists."""
@@ -240,6 +260,13 @@ class GitHub:
         """Requests left in the current rate-limit window, from the last answer's headers."""
         remaining, _ = self._gh.requester.rate_limiting  # no request, unlike Github.rate_limiting
         return remaining if remaining >= 0 else None
+
+    @_errors
+    def edit_comment(self, repo: str, number: int, comment_id: int, body: str) -> Comment:
+        """Replace a comment's body: one PATCH (the issue and comment objects are lazy)."""
+        comment = self._repo(repo).get_issue(number).get_comment(comment_id)
+        comment.edit(body)
+        return _comment(comment)
 
 
 def _issue(repo: str, i) -> Issue:
