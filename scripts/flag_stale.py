@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from scripts import cli, stale, stale_digest, stale_sources
+from scripts import cli, handoff, stale, stale_digest, stale_plan, stale_sources, tiers
 from scripts import plan as plans
+from scripts.clients.slack import Slack, SlackError
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.problems import ConfigError
-from scripts.stale_sources import Reading
+from scripts.slack_threads import ts_of
+from scripts.stale_sources import Reading, SlackChannel
 from scripts.yaml_source import parse
 
 TITLE = "Stale support conversations"
@@ -27,23 +30,35 @@ def main(argv: list[str] | None = None) -> int:
 def run(args) -> int:
     rot, _ = cli.load(args.config)
     cfg = load_settings(rot, args.config)
+    directory, rules = load_directory(rot, args.config)
     now = cli.now_or(args)
-    if args.apply:  # phase 2 removes this refusal
-        raise cli.UsageError(
-            "--apply (posting the digest to Slack) is not available yet; "
-            "run without it to see the digest. Nothing was read or written."
-        )
-    readings = stale_sources.read_all(stale_sources.sources(rot))
+    where = places(rot, args.config)
+    token = cli.token("SLACK_BOT_TOKEN", args.apply)
+    if args.apply and not where.channel:
+        raise cli.UsageError("--apply posts to slack.channel: set it in the configuration")
+    slack = Slack(token) if token else None
+    start = now - stale.lookback(cfg)
+    channel = SlackChannel(slack, where.channel, start) if slack and where.channel else None
+    readings = stale_sources.read_all(stale_sources.sources(rot, start, channel, directory, rules))
     hours = stale.hero_hours(rot, cfg, now)
     findings = stale.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
-    hero = hero_of(rot, now)
+    hero = hero_of(rot, now, channel)
     statuses = [r.status for r in readings]
-    digest = stale_digest.render(findings, statuses, hero, now, hours)
-    changes = plan(rot, args.config, digest)
+    day = stale_plan.day_of(now, rot.zone)
+    digest = stale_plan.stamped(stale_digest.render(findings, statuses, hero, now, hours), day)
+    seen = observe(channel, rot, cfg, now, day, findings)
+    complete = not any(r.failed for r in readings)
+    changes = []
+    if where.channel and seen is not None:
+        changes = stale_plan.plan(
+            digest, findings, hero, seen, where, cfg.nudges, complete, rot.zone
+        )
     markdown = stale_digest.render_markdown(findings, statuses, hero, now, hours)
     render(args, changes, digest, markdown, readings, findings)
-    # phase 2, the one step left: `if args.apply: posted = apply(slack, changes)`
-    return EXIT_SOURCE_FAILED if any(r.failed for r in readings) else cli.EXIT_OK
+    failed = seen is None or not complete
+    if args.apply and changes:
+        failed = apply(slack, changes) != cli.EXIT_OK or failed
+    return EXIT_SOURCE_FAILED if failed else cli.EXIT_OK
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -59,33 +74,81 @@ def load_settings(rot: Rotation, config: str) -> stale.Settings:
     return stale.settings(raw)
 
 
-def hero_of(rot: Rotation, now) -> stale_digest.Hero | None:
+def load_directory(rot: Rotation, config: str) -> tuple[tiers.Directory | None, tuple]:
+    """The customer directory when there is one ($CUSTOMERS_YAML, $CUSTOMERS_FILE or
+    customers.yaml next to rotation.yaml): tiers by email domain and GitHub login. Without it
+    a tier comes from Papercups metadata or a GitHub tier label, else `default_tier`."""
+    base = Path(config).parent
+    given = os.environ.get(tiers.ENV_CONTENT) or os.environ.get(tiers.ENV_PATH)
+    if not given and not (base / tiers.DEFAULT_PATH).is_file():
+        return None, ()
+    rules = tiers.rules((rot.settings.get("tiers") or {}).get("rules"))
+    return tiers.load_directory(os.environ, base), rules
+
+
+def places(rot: Rotation, config: str) -> stale_plan.Where:
+    channel = (rot.settings.get("slack") or {}).get("channel") or ""
+    if not channel:
+        return stale_plan.Where("")
+    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    has_nudges = "nudges" in (rot.settings.get("stale") or {})
+    nudges = src.where(("stale", "nudges"))[0] if has_nudges else 0
+    return stale_plan.Where(channel, src.where(("slack", "channel"))[0], nudges)
+
+
+# --- observe (read only) -------------------------------------------------------------------------
+
+
+def hero_of(rot: Rotation, now, channel: SlackChannel | None) -> stale_digest.Hero | None:
+    """The current hero, with their Slack ID from rotation.yaml or, failing that, by email."""
     handle = stale.current_hero(rot, now)
     if handle is None:
         return None
     person = rot.people[handle]
-    return stale_digest.Hero(person.name, person.slack)  # phase 2: Slack ID looked up by email
+    slack_id = person.slack
+    if not slack_id and channel is not None:
+        try:
+            slack_id = channel.user_id_for(person.email)
+        except SlackError as exc:  # the digest names them instead of mentioning them
+            print(f"warning: looking up {person.email}: {exc}", file=sys.stderr)
+    return stale_digest.Hero(person.name, slack_id)
 
 
-# --- plan and render ----------------------------------------------------------------------------
+def observe(channel: SlackChannel | None, rot: Rotation, cfg: stale.Settings, now, day: str,
+            findings: list[stale.Finding]) -> stale_plan.Seen | None:  # fmt: skip
+    """Today's digest, the nudges posted already and this shift's handoff, from the history the
+    Slack source read (read here if it could not be). None: the channel cannot be read, so
+    nothing may be posted (today's digest could be posted twice)."""
+    if channel is None:
+        return stale_plan.Seen()
+    try:
+        channel.read()
+        digest = next(iter(channel.ours(stale_digest.EVENT_TYPE, day=day)), None)
+        late = [f for f in findings if f.late]
+        nudged = channel.nudged(late) if cfg.nudges and late else frozenset()
+        return stale_plan.Seen(posted(digest), nudged, posted(find_handoff(channel, rot, now)))
+    except SlackError as exc:
+        print(f"error: reading the support channel: {exc}; nothing is posted", file=sys.stderr)
+        return None
 
 
-def plan(rot: Rotation, config: str, digest: stale_digest.Digest) -> list[Change]:
-    """Post the digest in the support channel (phase 2: update today's digest in place)."""
-    slack = rot.settings.get("slack") or {}
-    if not slack.get("channel"):
-        return []
-    src = parse(Path(config).read_text(encoding="utf-8"), config)
-    payload = digest.metadata["event_payload"]
-    summary = f"stale digest: {payload['very_late']} very late, {payload['late']} late in total"
-    data = {
-        "channel": slack["channel"],
-        "text": digest.text,
-        "blocks": list(digest.blocks),
-        "metadata": digest.metadata,
-    }
-    line = src.where(("slack", "channel"))[0]
-    return [Change("post", f"Slack {slack['channel']}", summary, "digest", line, data)]
+def find_handoff(channel: SlackChannel, rot: Rotation, now):
+    wk = handoff.week(rot, now)
+    if wk is None:
+        return None
+    found = next(iter(channel.ours(handoff.EVENT_HANDOFF, shift_start=wk.shift_start)), None)
+    if found is None and wk.start < channel.oldest:  # posted before the history read
+        found = channel.slack.find_message(
+            channel.id, handoff.EVENT_HANDOFF, oldest=ts_of(wk.start), shift_start=wk.shift_start
+        )
+    return found
+
+
+def posted(msg) -> stale_plan.Posted | None:
+    return stale_plan.Posted(msg.ts, dict(msg.payload), tuple(msg.blocks)) if msg else None
+
+
+# --- render and apply ---------------------------------------------------------------------------
 
 
 def render(args, changes: list[Change], digest: stale_digest.Digest, markdown: str,
@@ -100,13 +163,35 @@ def render(args, changes: list[Change], digest: stale_digest.Digest, markdown: s
     elif args.format == "markdown":
         print(markdown)
     else:
-        print(f"{TITLE} (dry run: nothing is posted)\n")
+        print(TITLE + ("" if args.apply else " (dry run: nothing is posted)") + "\n")
         print(digest.text)
         print(
             "\nMessage (Block Kit JSON):\n"
             + json.dumps(list(digest.blocks), indent=2, ensure_ascii=False)
         )
         print("\n" + plans.render_text(changes, args.config, TITLE))
+
+
+def apply(slack: Slack, changes: list[Change]) -> int:
+    """The digest first (a nudge in its thread needs its ts), then nudges, then the handoff."""
+    failed, digest_ts = 0, None
+    for change in changes:
+        d = change.data
+        try:
+            if change.action == "post":
+                digest_ts = slack.post(d["channel"], d["text"], d["blocks"], d["metadata"]).ts
+            elif change.action == "update":
+                slack.update(d["channel"], d["ts"], d["text"], d["blocks"], d["metadata"])
+                digest_ts = d["ts"] if d.get("digest") else digest_ts
+            elif change.action == "nudge":
+                thread = d["thread_ts"] or digest_ts
+                if thread is None:
+                    raise SlackError("chat.postMessage", "the digest was not posted")
+                slack.post(d["channel"], d["text"], metadata=d["metadata"], thread_ts=thread)
+        except SlackError as exc:
+            failed += 1
+            print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
+    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
 
 
 if __name__ == "__main__":

@@ -277,6 +277,11 @@ def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = Non
     return section(OPEN_BLOCK_ID, text)
 
 
+def with_open_block(blocks, block: dict) -> list[dict]:
+    """A posted handoff's blocks with the open-conversations block replaced (flag_stale's edit)."""
+    return [block if b.get("block_id") == OPEN_BLOCK_ID else b for b in blocks]
+
+
 class Namer:
     """Mentions people by Slack ID where known, by escaped name otherwise."""
 
@@ -305,9 +310,15 @@ def swap_line(rot: Rotation, n: SwapNote, who: Namer, zone: ZoneInfo) -> str:
 
 
 def message(
-    rot: Rotation, cfg: Settings, wk: Week, ids: Mapping[str, str], keep: dict | None = None
+    rot: Rotation,
+    cfg: Settings,
+    wk: Week,
+    ids: Mapping[str, str],
+    keep: dict | None = None,
+    sentry: dict | None = None,
 ) -> Message:
-    """The handoff message for a week; `keep` is the open-conversations block already posted."""
+    """The handoff message for a week; `keep` is the open-conversations block already posted,
+    `sentry` the Sentry line (scripts/sentry_errors.py), if any."""
     who, zone = Namer(rot, ids), rot.zone
     title = f"Support Hero handoff · week of {day(wk.start, zone)}"
     blocks = [
@@ -324,6 +335,8 @@ def message(
     if note := dst_note(rot, wk):
         blocks.append(context("dst", note))
     blocks.append(keep or open_block())
+    if sentry:
+        blocks.append(sentry)
     if wk.next_hero:
         nxt = wk.next_hero
         blocks.append(
@@ -459,6 +472,7 @@ class Posted:
     ts: str
     digest: str  # from its metadata
     open_block: dict | None = None  # what the stale-conversation job wrote there, kept
+    sentry_block: dict | None = None  # the Sentry line as posted, kept while Sentry is not read
 
 
 @dataclass(frozen=True)
@@ -470,6 +484,7 @@ class Observed:
     topic: str | None = None
     reminders_sent: frozenset[tuple[str, str]] | None = None  # (shift_start, kind)
     dm: str | None = None  # the reminder's direct-message channel
+    sentry: dict | None = None  # the Sentry line to show (scripts/sentry_errors.py); None: none
 
 
 def plan(
@@ -488,7 +503,7 @@ def plan(
 
 def plan_message(rot, cfg: Settings, wk: Week, ids, seen: Observed) -> list[Change]:
     posted = seen.posted
-    msg = message(rot, cfg, wk, ids, posted.open_block if posted else None)
+    msg = message(rot, cfg, wk, ids, posted.open_block if posted else None, seen.sentry)
     data = {"channel": cfg.channel, "text": msg.text, "blocks": list(msg.blocks),
             "metadata": msg.metadata}  # fmt: skip
     what, line = f"handoff for the week of {day(wk.start, rot.zone)}", rot.hero.cycle.line

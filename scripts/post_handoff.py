@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from scripts import cli, handoff
+from scripts import cli, handoff, sentry_errors
 from scripts import plan as plans
+from scripts.clients.sentry import Sentry, SentryError, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.model import Rotation
 from scripts.plan import Change
@@ -60,9 +62,10 @@ def plan(args) -> tuple[Slack | None, list[Change]]:
         print("SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
               file=sys.stderr)  # fmt: skip
         seen = handoff.Observed()
+    seen, reading = with_sentry(rot, wk, seen)
     changes = handoff.plan(rot, cfg, now, ids, seen)
     keep = seen.posted.open_block if seen.posted else None
-    render(args, changes, handoff.message(rot, cfg, wk, ids, keep))
+    render(args, changes, handoff.message(rot, cfg, wk, ids, keep, seen.sentry), reading)
     return slack, changes
 
 
@@ -132,7 +135,8 @@ def observe(
     posted = None
     if msg:
         keep = next((b for b in msg.blocks if b.get("block_id") == handoff.OPEN_BLOCK_ID), None)
-        posted = handoff.Posted(msg.ts, msg.payload.get("digest", ""), keep)
+        line = next((b for b in msg.blocks if b.get("block_id") == sentry_errors.BLOCK_ID), None)
+        posted = handoff.Posted(msg.ts, msg.payload.get("digest", ""), keep, line)
     groups = None
     if cfg.hero_group or cfg.team_groups:
         groups = {g.handle: handoff.Group(g.id, g.handle, g.users) for g in slack.usergroups()}
@@ -152,19 +156,49 @@ def observe(
     return handoff.Observed(posted, groups, topic, sent, dm)
 
 
+def with_sentry(rot: Rotation, wk: handoff.Week, seen: handoff.Observed):
+    """`seen` with the message's Sentry line, and how Sentry was read (None: not configured)."""
+    cfg = sentry_errors.settings(rot.settings.get("sentry"))
+    if cfg is None:
+        return seen, None
+    reading = observe_sentry(cfg, wk.start)
+    posted = seen.posted.sentry_block if seen.posted else None
+    line = sentry_errors.handoff_block(cfg, reading, wk.start, web_url(), posted)
+    return replace(seen, sentry=line), reading
+
+
+def observe_sentry(cfg: sentry_errors.Settings, start: datetime) -> sentry_errors.Reading:
+    """Sentry's new unassigned errors since `start`; an outage is a reading (the handoff goes on
+    without a fresh count), not a failure of the job."""
+    token = cli.token("SENTRY_TOKEN", False)
+    if not token:
+        return sentry_errors.Reading("not_read", "SENTRY_TOKEN is not set")
+    query = sentry_errors.search_query(start)
+    try:
+        found = Sentry(token).issues(cfg.organization, cfg.projects, query)
+    except SentryError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return sentry_errors.Reading("failed", str(exc))
+    new = tuple(sentry_errors.new_unassigned(found.issues, start))
+    return sentry_errors.Reading("ok", "", new, found.complete)
+
+
 # --- render and apply ---------------------------------------------------------------------------
 
 
-def render(args, changes: list[Change], msg: handoff.Message) -> None:
+def render(args, changes: list[Change], msg: handoff.Message, reading=None) -> None:
+    """The plan and the message, and how Sentry was read (`reading` None: not configured)."""
     message = {"text": msg.text, "blocks": list(msg.blocks), "metadata": msg.metadata}
-    markdown = plans.render_markdown(changes, args.config, TITLE)
+    note = reading.note() if reading else None
+    markdown = plans.render_markdown(changes, args.config, TITLE) + (f"\n\n{note}" if note else "")
     cli.write_summary(f"{markdown}\n\n**The handoff message**\n\n```\n{msg.text}\n```")
     if args.format == "json":
-        print(plans.render_json(changes, message=message))
+        extra = {"sentry": reading.summary()} if reading else {}
+        print(plans.render_json(changes, message=message, **extra))
     elif args.format == "markdown":
         print(markdown)
     else:
-        print(plans.render_text(changes, args.config, TITLE))
+        print(plans.render_text(changes, args.config, TITLE) + (f"\n\n{note}" if note else ""))
         print("\nMessage (plain-text fallback):\n" + msg.text)
         blocks = json.dumps(message["blocks"], indent=2, ensure_ascii=False)
         print("\nMessage (Block Kit JSON):\n" + blocks)

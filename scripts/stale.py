@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -255,6 +256,28 @@ def assess_all(
     convs: Iterable[Conversation], cfg: Settings, now: datetime, hours: WorkingHours | None = None
 ) -> list[Finding]:
     return sorted((assess(c, cfg, now, hours) for c in convs), key=digest_order)
+
+
+# --- how far back the Slack and GitHub sources look ------------------------------------------
+
+
+def lookback(cfg: Settings) -> timedelta:
+    """Twice the longest of close_after_days and the slowest very_late threshold (as calendar
+    time): a conversation stays in view at least as long again after it became very late or was
+    suggested for closing. Slack threads started, and GitHub issues last written in, before then
+    are backlog, not conversations: they are counted, not read."""
+    slowest = max(_calendar(levels["very_late"], cfg) for levels in cfg.thresholds.values())
+    return 2 * max(timedelta(days=cfg.close_after_days), slowest)
+
+
+def _calendar(span: Span, cfg: Settings) -> timedelta:
+    """The most calendar time a threshold can take: N working days fit in ceil(N / working days
+    a week) weeks, plus the day the wait starts on."""
+    hours = cfg.working_hours
+    if hours is None:
+        return span.length(timedelta(days=1))
+    working_days = span.length(hours.day_length) / hours.day_length
+    return timedelta(weeks=math.ceil(working_days / len(hours.days)), days=1)
 
 
 # --- whose clock: the current hero's working hours --------------------------------------------

@@ -98,7 +98,7 @@ def hours_text(hours: WorkingHours | None) -> str:
 # --- lines -----------------------------------------------------------------------------------
 
 
-def _who(f: Finding) -> str:
+def customer_label(f: Finding) -> str:
     c = f.conversation
     label = c.customer
     if c.customer_email and c.customer_name:
@@ -112,7 +112,7 @@ def waiting_line(f: Finding) -> str:
     parts = [
         f"{MARKS.get(f.level, '•')} *{TIER_NAMES[f.tier]}*",
         SOURCE_NAMES.get(c.source, c.source),
-        link(c.url, _who(f)),
+        link(c.url, customer_label(f)),
         f"waiting {duration(f.waited)}",
     ]
     if f.follow_up:
@@ -126,7 +126,8 @@ def close_line(f: Finding, now: datetime) -> str:
     c = f.conversation
     quiet = duration(now - f.last_reply_at) if f.last_reply_at else "?"
     where = SOURCE_NAMES.get(c.source, c.source)
-    return f"• *{TIER_NAMES[f.tier]}* · {where} · {link(c.url, _who(f))} · we replied {quiet} ago"
+    who = link(c.url, customer_label(f))
+    return f"• *{TIER_NAMES[f.tier]}* · {where} · {who} · we replied {quiet} ago"
 
 
 def source_line(s: SourceStatus) -> str:

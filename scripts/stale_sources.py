@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import islice
 
-from scripts import stale
+from scripts import github_threads, labels, slack_threads, stale, tiers
 from scripts.clients import papercups
+from scripts.clients.github import GitHub, GitHubError
+from scripts.clients.slack import Slack, SlackError
+from scripts.slack_threads import FETCH, SKIP, ts_of, ts_time
+from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
 from scripts.stale_digest import SourceStatus
 
-# A tier from the customer directory by email (phase 2: scripts/tiers.py), None when unknown.
+# A tier from the customer directory by email (scripts/tiers.py), None when unknown.
 TierOf = Callable[[str | None], str | None]
+TierOfLogin = Callable[[str], str | None]
+# Per-run bounds on requests: beyond them the digest says what was left out.
 MAX_PAPERCUPS_PAGES = 40  # 2000 open conversations: the per-run bound on Papercups requests
+MAX_SLACK_HISTORY_PAGES = 10  # conversations.history: 9,990 top-level messages
+MAX_SLACK_THREADS = 200  # conversations.replies for threads their parent leaves open
+MAX_SLACK_PROFILES = 500  # users.info for people not named in rotation.yaml
+MAX_GITHUB_ISSUE_PAGES = 50  # per repository: 5,000 open issues and pull requests written to
+MAX_GITHUB_COMMENT_PAGES = 30  # per repository: 3,000 comments
+MAX_GITHUB_THREADS = 100  # issues whose own comments are read (the listing left them open)
 
 
 @dataclass(frozen=True)
@@ -93,14 +108,275 @@ class PapercupsSource:
         return Reading(SourceStatus(self.name, "ok", detail, len(convs)), convs)
 
 
+# --- the Slack support channel ----------------------------------------------------------------
+
+
+class SlackChannel:
+    """The support channel, read once a run and shared: the Slack source reads its threads, the
+    digest looks for today's post in it, nudges for the keys already posted, the handoff block
+    for this week's handoff message."""
+
+    def __init__(self, slack: Slack, channel: str, oldest: datetime):
+        self.slack, self.id, self.oldest = slack, channel, oldest
+        self.me = None  # the bot's Identity (auth.test)
+        self.parents: list | None = None  # top-level messages since `oldest`; None: not read
+        self.cut: datetime | None = None  # history read back to here only (per-run bound)
+        self.threads: dict[str, list] = {}  # parent ts -> the thread, as read
+        self.people = slack_threads.People()
+
+    def read(self) -> None:
+        """auth.test, then history pages of 999 back to `oldest`, at most the per-run bound."""
+        if self.parents is not None:
+            return
+        self.me = self.slack.whoami()
+        parents, cursor = [], None
+        for _ in range(MAX_SLACK_HISTORY_PAGES):
+            page = self.slack.history_page(self.id, oldest=ts_of(self.oldest), cursor=cursor)
+            parents += page.messages
+            if (cursor := page.next_cursor) is None:
+                break
+        if cursor is not None and parents:
+            self.cut = ts_time(parents[-1].ts)
+        self.parents = parents
+
+    def thread(self, ts: str) -> list:
+        if ts not in self.threads:
+            self.threads[ts] = self.slack.thread(self.id, ts)
+        return self.threads[ts]
+
+    def parent(self, ts: str):
+        return next((m for m in self.parents or () if m.ts == ts), None)
+
+    def ours(self, event_type: str, **payload) -> list:
+        """Our own top-level messages of an event_type (and payload), newest first."""
+        return [
+            m
+            for m in self.parents or ()
+            if m.event_type == event_type
+            and (m.user == self.me.user_id or (m.bot_id and m.bot_id == self.me.bot_id))
+            and all(m.payload.get(k) == v for k, v in payload.items())
+        ]
+
+    def user_id_for(self, email: str) -> str | None:
+        """Someone's Slack ID: from the profiles looked up already, else users.lookupByEmail."""
+        email = email.lower()
+        known = next((p.id for p in self.people.profiles.values() if p.email == email), None)
+        return known or self.slack.lookup_user(email)
+
+    def nudged(self, late: Iterable[stale.Finding]) -> frozenset[str]:
+        """The nudge keys posted already for these late conversations: a Slack conversation's in
+        its own thread (read if our bot replied there), the others' in the threads of the digests
+        that got a reply since the oldest of their waits began."""
+        keys, others = set(), []
+        for f in late:
+            if f.conversation.source != "slack":
+                others.append(f.waiting_since)
+                continue
+            ts, parent = f.conversation.id, self.parent(f.conversation.id)
+            if ts in self.threads or (parent and self.me.user_id in parent.reply_users):
+                keys |= slack_threads.nudge_keys(self.thread(ts), self.me.user_id)
+        if others:
+            since = min(others)
+            for digest in self.ours(DIGEST_EVENT):
+                if digest.reply_count and ts_time(digest.latest_reply or digest.ts) >= since:
+                    keys |= slack_threads.nudge_keys(self.thread(digest.ts), self.me.user_id)
+        return frozenset(keys)
+
+
+class SlackSource:
+    """Threads of the support channel started in the window in which a customer wrote."""
+
+    name = "slack"
+
+    def __init__(self, channel: SlackChannel | None, why_not: str, team: stale.Team,
+                 tier_of: TierOf = lambda email: None):  # fmt: skip
+        self.channel, self.why_not, self.team, self.tier_of = channel, why_not, team, tier_of
+
+    def read(self) -> Reading:
+        if self.channel is None:
+            return Reading(SourceStatus(self.name, "not_configured", self.why_not))
+        try:
+            return self._read(self.channel)
+        except SlackError as exc:
+            return Reading(SourceStatus(self.name, "failed", str(exc)))
+
+    def _read(self, ch: SlackChannel) -> Reading:
+        ch.read()
+        ch.people, skipped = self._people(ch)
+        convs, unread = [], 0
+        for parent in ch.parents:
+            head = slack_threads.read_head(parent, ch.people)
+            if head.verdict == SKIP:
+                continue
+            if head.verdict == FETCH and len(ch.threads) >= MAX_SLACK_THREADS:
+                unread += 1
+                continue
+            if conv := self._conversation(ch, parent, head):
+                convs.append(conv)
+        notes = [f"history read back to {ch.cut:%Y-%m-%d %H:%M} UTC only"] if ch.cut else []
+        notes += [f"{unread} threads not read"] if unread else []
+        notes += [f"{skipped} people not looked up"] if skipped else []
+        detail = "; ".join(notes) + (" (per-run bound)" if notes else "")
+        return Reading(SourceStatus(self.name, "ok", detail, len(convs)), tuple(convs))
+
+    def _conversation(self, ch: SlackChannel, parent, head) -> stale.Conversation | None:
+        if head.verdict == FETCH:
+            thread = ch.thread(parent.ts)
+            messages = slack_threads.thread_messages(thread, ch.people)
+            customer = slack_threads.first_customer(thread, ch.people)
+        else:
+            messages, customer = head.messages, parent.user
+        return slack_threads.conversation(
+            ch.id, ch.me.url, parent.ts, messages, customer, ch.people, self.tier_of
+        )
+
+    def _people(self, ch: SlackChannel) -> tuple[slack_threads.People, int]:
+        """users.info for everyone in the window's threads not known by ID: it tells a team member
+        without `slack:` by email, a bot user by is_bot, and a customer's name and email (their
+        tier). A bot's own messages say so (bot_id) and need no look-up."""
+        bots = {ch.me.user_id, slack_threads.SLACKBOT}
+        known = {i.upper() for i in self.team.slack_ids} | bots
+        ids = slack_threads.to_identify(ch.parents, known)
+        profiles = [self._profile(ch.slack, i) for i in ids[:MAX_SLACK_PROFILES]]
+        skipped = max(0, len(ids) - MAX_SLACK_PROFILES)
+        return slack_threads.people(self.team, bots, profiles), skipped
+
+    @staticmethod
+    def _profile(slack: Slack, user_id: str) -> slack_threads.Profile:
+        try:
+            return slack_threads.profile(slack.user(user_id))
+        except SlackError as exc:
+            if exc.error in ("user_not_found", "user_not_visible"):
+                return slack_threads.Profile(user_id)
+            raise
+
+
+# --- GitHub issues ------------------------------------------------------------------------------
+
+
+class GitHubSource:
+    """Open issues of the configured repositories written to in the window."""
+
+    name = "github"
+
+    def __init__(self, token: str | None, section: Mapping, team: stale.Team, start: datetime,
+                 tier_of_login: TierOfLogin = lambda login: None):  # fmt: skip
+        self.token, self.start, self.tier_of_login = token, start, tier_of_login
+        self.repos = tuple(section.get("repos") or ())
+        self.tier_names = labels.settings(section).tier_names
+        self.team = team.github_logins
+
+    def read(self) -> Reading:
+        if not self.repos:
+            return Reading(SourceStatus(self.name, "not_configured", "github.repos is not set"))
+        if not self.token:
+            return Reading(SourceStatus(self.name, "not_configured", "GITHUB_TOKEN is not set"))
+        gh, convs, notes = GitHub(self.token), [], []
+        for repo in self.repos:
+            try:
+                convs += self._repo(gh, repo, notes)
+            except GitHubError as exc:
+                detail = "; ".join([f"{repo}: {exc}", *notes])
+                return Reading(SourceStatus(self.name, "failed", detail, len(convs)), tuple(convs))
+        return Reading(SourceStatus(self.name, "ok", "; ".join(notes), len(convs)), tuple(convs))
+
+    def _repo(self, gh: GitHub, repo: str, notes: list[str]) -> list[stale.Conversation]:
+        """Issues written to since the window's start (the rest are backlog, never listed), one
+        listing of the repository's comments where needed, an issue's own comments where that
+        listing leaves the answer open."""
+        cap = MAX_GITHUB_ISSUE_PAGES * 100
+        issues = list(islice(gh.iter_issues(repo, since=self.start), cap))
+        if len(issues) == cap:
+            notes.append(f"{repo}: only the {cap} most recently updated issues (per-run bound)")
+        since = github_threads.listing_since(issues, self.start)
+        known, known_since = self._comments(gh, repo, since, notes)
+        convs, unread, read_one_by_one = [], 0, 0
+        for issue in issues:
+            v = github_threads.verdict(issue, known[issue.number], self.start, known_since,
+                                       self.team)  # fmt: skip
+            if v.kind == github_threads.FETCH:
+                if read_one_by_one >= MAX_GITHUB_THREADS:
+                    unread += 1
+                    continue
+                read_one_by_one += 1
+                comments = gh.comments(repo, issue.number)
+                v = github_threads.fetched(issue, comments, self.start, self.team)
+            if v.kind == github_threads.DECIDED:
+                conv = github_threads.conversation(
+                    repo, issue, v.said, self.tier_names, self.tier_of_login
+                )
+                convs += [conv] if conv else []
+        if unread:
+            notes.append(f"{repo}: {unread} issues not read (per-run bound)")
+        return convs
+
+    @staticmethod
+    def _comments(gh: GitHub, repo: str, since: datetime | None, notes: list[str]):
+        """The repository's comments updated since `since`, newest first, by issue; and from
+        when on every comment created is among them (where a cut stopped the listing)."""
+        known: dict[int, list] = defaultdict(list)
+        if since is None:
+            return known, None
+        cap = MAX_GITHUB_COMMENT_PAGES * 100
+        listed = list(islice(gh.iter_repo_comments(repo, since), cap))
+        for c in listed:
+            known[c.issue_number].append(c)
+        if len(listed) == cap:
+            notes.append(f"{repo}: comments read back to {listed[-1].updated_at:%Y-%m-%d} only")
+            return known, listed[-1].updated_at + timedelta(seconds=1)
+        return known, since
+
+
+# --- tiers from the customer directory ----------------------------------------------------------
+
+
+def tier_by_email(directory: tiers.Directory | None, rules) -> TierOf:
+    """The tier of the customer whose domain an email address is at (subdomains too)."""
+
+    def tier_of(email: str | None) -> str | None:
+        domain = (email or "").rpartition("@")[2]
+        found = directory and domain and tiers.match_domain(directory, domain)
+        return tiers.tier_of(found, rules)[0] if found else None
+
+    return tier_of
+
+
+def tier_by_login(directory: tiers.Directory | None, rules) -> TierOfLogin:
+    """The tier of the customer listing a GitHub login (no lookups: label_issues does those)."""
+
+    def tier_of(login: str) -> str | None:
+        found = directory and tiers.match_login(directory, login)
+        return tiers.tier_of(found.customer, rules)[0] if found else None
+
+    return tier_of
+
+
 # --- all sources ------------------------------------------------------------------------------
 
 
-def sources(rot, env: Mapping[str, str] = os.environ) -> list:
-    """Every source the job reads, in digest order (phase 2 adds Slack and GitHub here)."""
+def sources(
+    rot,
+    start: datetime,
+    channel: SlackChannel | None,
+    directory: tiers.Directory | None = None,
+    rules=(),
+    env: Mapping[str, str] = os.environ,
+) -> list:
+    """Every source the job reads, in digest order; `start`: the Slack and GitHub window."""
     team = stale.Team.of(rot)
-    section = rot.settings.get("papercups") or {}
-    return [PapercupsSource(env.get("PAPERCUPS_TOKEN"), section, team, env=env)]
+    by_email = tier_by_email(directory, rules)
+    papercups_section = rot.settings.get("papercups") or {}
+    why_not = (
+        "slack.channel is not set"
+        if not (rot.settings.get("slack") or {}).get("channel")
+        else "SLACK_BOT_TOKEN is not set"
+    )
+    github = rot.settings.get("github") or {}
+    return [
+        PapercupsSource(env.get("PAPERCUPS_TOKEN"), papercups_section, team, by_email, env=env),
+        SlackSource(channel, why_not, team, by_email),
+        GitHubSource(env.get("GITHUB_TOKEN"), github, team, start, tier_by_login(directory, rules)),
+    ]
 
 
 def read_all(readers: list) -> list[Reading]:

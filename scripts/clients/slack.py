@@ -41,6 +41,8 @@ class Message:
     payload: Mapping[str, Any] = field(default_factory=dict)
     blocks: tuple[dict, ...] = ()
     subtype: str | None = None
+    reply_users_count: int = 0  # all repliers; reply_users may list fewer
+    reactions: tuple[str, ...] = ()  # emoji names
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def _message(raw: dict) -> Message:
         payload=meta.get("event_payload") or {},
         blocks=tuple(raw.get("blocks") or ()),
         subtype=raw.get("subtype"),
+        reply_users_count=raw.get("reply_users_count", len(raw.get("reply_users", ()))),
+        reactions=tuple(r["name"] for r in raw.get("reactions") or ()),
     )
 
 
@@ -240,6 +244,51 @@ class Slack:
         raw = self._call("usergroups.create", handle=handle, name=name, description=description)
         g = raw["usergroup"]
         return UserGroup(g["id"], g["handle"], g["name"], tuple(g.get("users", ())))
+
+    # -- reading a channel page by page (flag_stale)
+
+    def whoami(self) -> Identity:
+        """auth.test: the bot's own user ID and the workspace's web address."""
+        raw = self._call("auth.test")
+        return Identity(raw["user_id"], raw["url"], raw.get("bot_id"))
+
+    def history_page(
+        self, channel: str, oldest: str | None = None, cursor: str | None = None, limit: int = 999
+    ) -> Page:
+        """One page of top-level messages, newest first (999: the most Slack gives a page)."""
+        data = self._call(
+            "conversations.history", channel=channel, oldest=oldest, cursor=cursor, limit=limit,
+            include_all_metadata=True,
+        )  # fmt: skip
+        cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+        more = data.get("has_more", False) and cursor is not None
+        return Page(tuple(_message(m) for m in data.get("messages", [])), cursor if more else None)
+
+    def thread(self, channel: str, ts: str, limit: int = 999) -> list[Message]:
+        """A whole thread, parent first, in pages of up to 999 (one request for most threads)."""
+        messages, cursor = [], None
+        while True:
+            data = self._call(
+                "conversations.replies", channel=channel, ts=ts, cursor=cursor, limit=limit,
+                include_all_metadata=True,
+            )  # fmt: skip
+            messages += [_message(m) for m in data.get("messages", [])]
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or not data.get("has_more", True):
+                return messages
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    url: str  # e.g. https://kestrel.slack.com/
+    bot_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: tuple[Message, ...]
+    next_cursor: str | None  # None: the last page
 
 
 def _drop_none(args: dict) -> dict:

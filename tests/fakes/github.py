@@ -186,14 +186,19 @@ class GitHubFake(FakeService):
             )  # fmt: skip
             return number
 
-    def add_comment(self, repo: str, number: int, user: str, body: str, at=None) -> None:
+    def add_comment(
+        self, repo: str, number: int, user: str, body: str, at=None, association=None
+    ) -> dict:
         with self.lock:
             issue = self.repos[repo.lower()].issues[number]
             if user.lower() not in self.users:
                 self.add_user(user)
             when = at or self.now()
-            issue.comments.append(self._comment(issue, user, body, when))
+            comment = self._comment(issue, user, body, when)
+            comment["association"] = association or comment["association"]
+            issue.comments.append(comment)
             issue.updated_at = max(issue.updated_at, when)
+            return comment
 
     def issue(self, repo: str, number: int) -> FakeIssue:
         return self.repos[repo.lower()].issues[number]

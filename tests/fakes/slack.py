@@ -792,6 +792,18 @@ class SlackFake(FakeService):
         dm = self._im(users[0])
         return 200, {"ok": True, "channel": {"id": dm["id"]}, "already_open": existed}
 
+    # -- auth
+
+    @route("POST", "/auth.test")
+    @route("GET", "/auth.test")
+    def auth_test(self, req):
+        if err := self._auth(req):
+            return 200, err
+        return 200, {
+            "ok": True, "url": f"{WORKSPACE_URL}/", "team": "Kestrel", "user": "support-hero",
+            "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID,
+        }  # fmt: skip
+
     # -- users
 
     @route("POST", "/users.lookupByEmail")

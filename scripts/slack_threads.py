@@ -1,0 +1,210 @@
+"""Slack support threads, pure: who wrote, which threads need their replies read, conversations.
+
+Messages are read duck-typed (the Slack adapter's Message): ts, user, bot_id, subtype,
+reply_count, reply_users, reply_users_count, latest_reply, event_type, payload, reactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from scripts import stale
+from scripts.stale import BOT, CUSTOMER, US
+
+NUDGE_EVENT = "support_hero_stale_nudge"  # message metadata of a nudge: {"key": nudge key}
+OUR_EVENTS = "support_hero_"  # the prefix of every event_type this project posts
+# A ✅ on the question closes a Slack thread: Slack threads have no state of their own.
+CLOSED_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark"})
+# Messages people write; the others (joins, topic changes, ...) say nothing to anyone.
+HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
+SKIP, DECIDED, FETCH = "skip", "decided", "fetch"
+SLACKBOT = "USLACKBOT"  # Slack's own bot (reminders): its messages carry no bot_id
+
+
+def ts_time(ts: str) -> datetime:
+    """A Slack timestamp as an aware UTC datetime (an edit keeps the message's `ts`)."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+def ts_of(instant: datetime) -> str:
+    return f"{instant.timestamp():.6f}"
+
+
+def permalink(workspace_url: str, channel: str, ts: str) -> str:
+    """The link Slack's "copy link" gives, built without a chat.getPermalink per message."""
+    return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+
+
+# --- who wrote --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What users.info says about someone."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    is_bot: bool = False
+
+
+def profile(raw: Mapping) -> Profile:
+    p = raw.get("profile") or {}
+    name = p.get("real_name") or raw.get("real_name") or p.get("display_name") or raw.get("name")
+    is_bot = bool(raw.get("is_bot")) or raw.get("id") == SLACKBOT
+    return Profile(raw["id"], name or None, (p.get("email") or "").lower() or None, is_bot)
+
+
+@dataclass(frozen=True)
+class People:
+    """Who each Slack user is: us (rotation.yaml, by Slack ID or by email), a bot, or else a
+    customer (anyone else who writes in the support channel)."""
+
+    team: frozenset[str] = frozenset()  # user IDs
+    bots: frozenset[str] = frozenset()
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+
+    def who(self, user_id: str | None) -> str:
+        if not user_id or user_id in self.bots:
+            return BOT
+        return US if user_id in self.team else CUSTOMER
+
+
+def people(team: stale.Team, bots: Iterable[str], profiles: Iterable[Profile]) -> People:
+    """Team members are those with a rotation.yaml Slack ID or a profile with their email."""
+    profiles = {p.id: p for p in profiles}
+    ours = {p.id for p in profiles.values() if team.has_email(p.email) and not p.is_bot}
+    team_ids = frozenset(i.upper() for i in team.slack_ids) | ours
+    bot_ids = frozenset(bots) | {p.id for p in profiles.values() if p.is_bot}
+    return People(team_ids, bot_ids, profiles)
+
+
+def author(msg, who: People) -> str:
+    """A bot message (bot_id, or subtype bot_message) is a bot's whoever it names."""
+    if msg.bot_id or msg.subtype == "bot_message":
+        return BOT
+    return who.who(msg.user)
+
+
+def to_identify(parents: Iterable, known: Iterable[str]) -> list[str]:
+    """User IDs to look up (users.info), newest first: the authors and repliers of the threads
+    that may be conversations, but for those already known (team IDs, bots)."""
+    known, found = set(known), {}
+    for msg in parents:
+        if not is_thread_start(msg) or closed(msg):
+            continue
+        by_bot = msg.bot_id or msg.subtype == "bot_message"
+        for user in ([] if by_bot else [msg.user]) + list(msg.reply_users):
+            if user and user not in known:
+                found.setdefault(user, None)
+    return list(found)
+
+
+# --- what the parent message says about its thread --------------------------------------------
+
+
+def is_thread_start(msg) -> bool:
+    """A top-level message a conversation can hang on: not ours (digest, handoff), not a join."""
+    if (msg.event_type or "").startswith(OUR_EVENTS):
+        return False
+    return msg.subtype in HUMAN_SUBTYPES or msg.subtype == "bot_message"
+
+
+def closed(msg) -> bool:
+    return bool(CLOSED_REACTIONS & set(msg.reactions))
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a parent message and its reply_count, reply_users and latest_reply tell."""
+
+    verdict: str  # SKIP (no conversation), DECIDED (messages below), FETCH (read the replies)
+    why: str
+    messages: tuple[stale.Message, ...] = ()
+
+
+def read_head(parent, who: People) -> Head:
+    """Decide from the parent alone where its fields settle the answer (see docs/flag_stale.md).
+
+    A question nobody from the team has replied to waits since it was asked; one we replied to
+    where no customer wrote again is answered (our last reply: latest_reply at the latest).
+    Only a thread where both a customer and we wrote after the question needs its replies, to
+    see who came last; so does a thread that someone else started and a customer joined.
+    """
+    if not is_thread_start(parent):
+        return Head(SKIP, "not a conversation")
+    if closed(parent):
+        return Head(SKIP, "closed with a ✅")
+    first = author(parent, who)
+    asked = stale.Message(first, ts_time(parent.ts))
+    if parent.reply_count == 0:
+        return Head(DECIDED, "no replies", (asked,)) if first == CUSTOMER else Head(SKIP, "ours")
+    if parent.reply_users_count > len(parent.reply_users):
+        return Head(FETCH, "reply_users lists only some of the repliers")
+    repliers = {who.who(u) for u in parent.reply_users}
+    if first == CUSTOMER:
+        if US not in repliers:
+            return Head(DECIDED, "no reply from us", (asked,))
+        if CUSTOMER not in repliers:
+            last = stale.Message(US, ts_time(parent.latest_reply or parent.ts))
+            return Head(DECIDED, "we replied, the customer did not write again", (asked, last))
+        return Head(FETCH, "the customer and we both replied: who came last?")
+    if CUSTOMER not in repliers:
+        return Head(SKIP, "no customer in the thread")
+    return Head(FETCH, "a customer joined a thread someone else started")
+
+
+# --- threads as conversations -----------------------------------------------------------------
+
+
+def thread_messages(thread: Iterable, who: People) -> tuple[stale.Message, ...]:
+    """A thread read with conversations.replies (parent first) as the clock's messages."""
+    return tuple(
+        stale.Message(author(m, who), ts_time(m.ts))
+        for m in thread
+        if m.subtype in HUMAN_SUBTYPES or m.bot_id or m.subtype == "bot_message"
+    )
+
+
+def first_customer(thread: Iterable, who: People) -> str | None:
+    return next((m.user for m in thread if author(m, who) == CUSTOMER), None)
+
+
+def nudge_keys(thread: Iterable, bot_user: str) -> frozenset[str]:
+    """The nudges our bot posted in a thread, by the key in their metadata."""
+    return frozenset(
+        str(m.payload.get("key"))
+        for m in thread
+        if m.event_type == NUDGE_EVENT and m.user == bot_user and m.payload.get("key")
+    )
+
+
+TierOf = Callable[[str | None], str | None]
+
+
+def conversation(
+    channel: str,
+    workspace_url: str,
+    ts: str,
+    messages: tuple[stale.Message, ...],
+    customer_id: str | None,
+    who: People,
+    tier_of: TierOf,
+) -> stale.Conversation | None:
+    """A thread in which a customer wrote, as a conversation; None for any other thread."""
+    if customer_id is None or not any(m.author == CUSTOMER for m in messages):
+        return None
+    p = who.profiles.get(customer_id)
+    email = p.email if p else None
+    return stale.Conversation(
+        source="slack",
+        id=ts,
+        customer_name=p.name if p else None,
+        customer_email=email,
+        customer_handle=customer_id,
+        tier=tier_of(email),
+        url=permalink(workspace_url, channel, ts),
+        messages=messages,
+    )
