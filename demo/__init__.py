@@ -1,0 +1,1 @@
+"""The demo: every job against local fakes seeded from the example rotation.yaml (`make demo`)."""

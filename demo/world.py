@@ -1,0 +1,89 @@
+"""The demo's world: every service fake, started and seeded from one rotation.yaml; jobs' env."""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scripts import tiers
+from scripts.model import Rotation
+from tests.fakes.base import FakeService, fake_env
+from tests.fakes.github import GitHubFake
+from tests.fakes.pagerduty import PagerDutyFake
+from tests.fakes.pagerduty_events import PagerDutyEventsFake
+from tests.fakes.papercups import PapercupsFake
+from tests.fakes.slack import SlackFake
+
+_FAKES = ("pagerduty", "events", "slack", "github", "papercups")
+SUPPORT_REPO = "kestrel-example/support"  # fictional: where rotation.yaml's pull requests live
+# What a job could pick up from the shell running the demo: a real token, URL or directory.
+_ENV_SUFFIXES = ("_TOKEN", "_API_URL", "_EVENTS_URL")
+_ENV_NAMES = frozenset({
+    "PAGERDUTY_ROUTING_KEYS", "PAGERDUTY_FROM_EMAIL", "CUSTOMERS_YAML", "CUSTOMERS_FILE",
+    "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+})  # fmt: skip
+
+
+@dataclass
+class World:
+    """The started fakes; `pr` is a pull request on SUPPORT_REPO that edits the rotation."""
+
+    pagerduty: PagerDutyFake
+    events: PagerDutyEventsFake
+    slack: SlackFake
+    github: GitHubFake
+    papercups: PapercupsFake
+    customers: str  # the customer directory's path
+    pr: int = 0
+
+    @property
+    def fakes(self) -> list[FakeService]:
+        return [getattr(self, name) for name in _FAKES]
+
+    def env(self, *services: str) -> dict[str, str]:
+        """The environment a job gets: the shell's without secrets, plus the named fakes'."""
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _ENV_NAMES and not k.endswith(_ENV_SUFFIXES)
+        }
+        fakes = [getattr(self, s) for s in services if s in _FAKES]
+        env = clean | fake_env(*fakes)
+        if "github" in services:  # set by Actions itself
+            env["GITHUB_REPOSITORY"] = SUPPORT_REPO
+        if "customers" in services:  # label_issues: the directory (a secret in real life)
+            env[tiers.ENV_PATH] = self.customers
+        return env
+
+
+def start(stack: ExitStack, rot: Rotation, customers: str, now: datetime, latency: float) -> World:
+    """Every fake started (stopped when `stack` closes) and seeded as a new organisation's."""
+    world = World(
+        PagerDutyFake(clock=now),
+        PagerDutyEventsFake(clock=now),
+        SlackFake(),
+        GitHubFake(clock=now - timedelta(hours=3)),  # the issues were opened this morning
+        PapercupsFake(clock=now),
+        customers,
+    )
+    for fake in world.fakes:
+        # Violations are reported by the demo itself, after every job has run.
+        fake.check_on_exit = False
+        stack.enter_context(fake)
+    world.pagerduty.seed_from_rotation(rot, layer="hand-made")
+    world.events.seed_from_rotation(rot)
+    world.slack.now = now
+    world.slack.seed_from_rotation(rot)
+    world.github.seed_from_rotation(rot, tiers.load_directory({tiers.ENV_PATH: customers}))
+    world.github.add_repo(SUPPORT_REPO)
+    author = next((p.github for p in rot.people.values() if p.github), "octocat")
+    title = "Swap two hero weeks"
+    world.pr = world.github.add_issue(SUPPORT_REPO, author, title, pull_request=True)
+    world.github.clock = now
+    world.papercups.seed_from_rotation(rot, now)
+    for fake in world.fakes:
+        fake.latency = latency
+    return world

@@ -1,0 +1,119 @@
+"""The demo: every job runs against the seeded fakes and exits as it should, with no token given."""
+
+import contextlib
+import io
+import os
+
+import pytest
+
+from demo import sections, tour, world
+from scripts import rotation
+from tests.fakes import github, papercups, slack
+
+JOBS = [
+    "check_rotation",
+    "pr_comment",
+    "sync_pagerduty",
+    "post_handoff",
+    "label_issues",
+    "flag_stale",
+    "escalate",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_run():
+    """One run of the whole demo (its jobs are subprocesses: a few seconds), shared."""
+    capture = pytest.MonkeyPatch()
+    # A real token in the shell must not reach any job: the demo gives only the fakes'.
+    capture.setenv("GITHUB_TOKEN", "ghp_real-looking-token-from-the-shell")
+    try:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = tour.main([])
+        return code, out.getvalue()
+    finally:
+        capture.undo()
+
+
+def test_every_section_appears_and_every_job_exits_as_expected(demo_run):
+    code, out = demo_run
+    assert code == 0, out[-3000:]
+    rot = rotation.load(tour.ROOT / "rotation.yaml")[0]
+    wanted = sections.sections(rot, 1, True)
+    for section in wanted:
+        assert f"\n{section.title}\n" in out
+    for job in JOBS:
+        assert f"[{job} exited 0]" in out, job
+    assert "(expected" not in out and "skipped" not in out and "spec violation" not in out
+    assert out.rstrip().endswith("Every job did what it should against the fakes.")
+
+
+def test_what_each_job_would_do_is_shown(demo_run):
+    _, out = demo_run
+    assert "Coming 6 weeks (rotation.yaml)" in out  # check_rotation
+    assert "People affected: @" in out and "Posted comment" in out  # pr_comment
+    assert "by support-hero-bot." in out and "has 1 comment(s)" in out  # ...once
+    after_apply = out.split("again: nothing to do", 1)[1]
+    assert after_apply.index("No changes: everything already matches.") < 400  # sync_pagerduty
+    assert "Support Hero handoff" in out and "@support-hero: " in out  # post_handoff
+    assert "-> tier: focus" in out  # label_issues
+    assert "Support conversations waiting on us" in out  # flag_stale
+    assert "Escalation (dry run)" in out  # escalate
+    assert "Block Kit JSON): left out" in out
+
+
+def test_no_token_is_shown_and_none_is_left_in_the_environment(demo_run):
+    _, out = demo_run
+    secrets = [github.TOKEN, slack.TOKEN, papercups.DEFAULT_KEY, "fake-pagerduty-token"]
+    secrets.append("ghp_real-looking-token-from-the-shell")
+    assert not [s for s in secrets if s in out]
+    assert not [k for k, v in os.environ.items() if v in secrets]
+
+
+@pytest.mark.parametrize(
+    ("tail", "shown"),
+    [
+        (None, "a\nb\nc"),
+        (1, "(the plan, as in the dry run above)\n...\nc"),
+        (0, "(the plan, as in the dry run above)"),
+        (5, "a\nb\nc"),
+    ],
+)
+def test_trimmed(tail, shown):
+    assert tour.trimmed("a\nb\nc\n", tail, verbose=False) == shown
+
+
+def test_block_kit_json_is_left_out_unless_verbose():
+    output = 'text\nMessage (Block Kit JSON):\n[\n  {"type": "x"}\n]\nafter\n'
+    assert tour.trimmed(output, None, False) == (
+        "text\nMessage (Block Kit JSON): left out (python -m demo --verbose shows it)\nafter"
+    )
+    assert tour.trimmed(output, None, True) == output.rstrip()
+
+
+def test_a_job_that_has_not_landed_is_skipped_with_a_note(capsys):
+    section = sections.Section("x: later", "", (sections.Run("x"),), needs="scripts.not_landed")
+    paths = {sections.CONFIG: "rotation.yaml", sections.PR_CONFIG: "pr.yaml"}
+    results = tour.tour([section], None, paths, None)
+    out = capsys.readouterr().out
+    assert "skipped: scripts.not_landed does not import (ModuleNotFoundError" in out
+    assert [r.code for r in results] == [None] and tour.summary(results, []) == 0
+
+
+def test_the_pull_requests_edit_is_one_more_valid_swap():
+    rot = rotation.load(tour.ROOT / "rotation.yaml")[0]
+    text = sections.pull_request_edit(rot, tour.ROOT / "rotation.yaml", tour.NOW)
+    edited = rotation.load("pr.yaml", text=text)[0]
+    assert len(edited.swaps) == len(rot.swaps) + 1
+    assert min(edited.swaps[-1].dates) > tour.NOW.date()
+
+
+def test_a_job_gets_nothing_secret_from_the_shell(monkeypatch):
+    shell = {"SLACK_BOT_TOKEN": "xoxb-real", "PAGERDUTY_API_URL": "https://api.pagerduty.com"}
+    shell |= {"CUSTOMERS_YAML": "customers: []", "PAGERDUTY_ROUTING_KEYS": "{}", "HOME": "/h"}
+    for name, value in shell.items():
+        monkeypatch.setenv(name, value)
+    env = world.World(None, None, None, None, None, "customers.yaml").env("customers")
+    assert env["HOME"] == "/h" and env["CUSTOMERS_FILE"] == "customers.yaml"
+    assert not (set(shell) - {"HOME"}) & set(env)
