@@ -14,17 +14,15 @@ Run it by hand (the demo): `python -m tests.fakes.pagerduty --config rotation.ya
 
 from __future__ import annotations
 
-import argparse
 import functools
 import itertools
-import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 
-from tests.fakes.base import FakeService, fake_env, route
+from tests.fakes.base import FakeService, route
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -624,30 +622,3 @@ def pagerduty_fake():
     """A started PagerDutyFake; the test fails if any traffic broke the spec."""
     with PagerDutyFake() as fake:
         yield fake
-
-
-def main(argv=None) -> int:
-    """Serve a fake seeded from a rotation file until interrupted (for the demo)."""
-    from scripts import rotation
-
-    args = argparse.ArgumentParser(description=main.__doc__)
-    args.add_argument("--config", default="rotation.yaml")
-    args.add_argument("--layer", choices=("hand-made", "rotation", "none"), default="hand-made")
-    opts = args.parse_args(argv)
-    rot, _ = rotation.load(opts.config)
-    fake = PagerDutyFake()
-    fake.seed_from_rotation(rot, layer=opts.layer)
-    fake.start()
-    for name, value in fake_env(fake).items():
-        print(f"export {name}={value}", flush=True)
-    try:
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,17 +10,15 @@ Run it by hand (the demo), a routing key per team of a rotation file:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
-import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.fakes.base import FakeService, fake_env, route
+from tests.fakes.base import FakeService, route
 
 ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved"}
 
@@ -149,29 +147,3 @@ def pagerduty_events_fake():
     """A started PagerDutyEventsFake; the test fails if any traffic broke the spec."""
     with PagerDutyEventsFake() as fake:
         yield fake
-
-
-def main(argv=None) -> int:
-    """Serve a fake with an integration per team of a rotation file until interrupted."""
-    from scripts import rotation
-
-    args = argparse.ArgumentParser(description=main.__doc__)
-    args.add_argument("--config", default="rotation.yaml")
-    opts = args.parse_args(argv)
-    rot, _ = rotation.load(opts.config)
-    fake = PagerDutyEventsFake()
-    fake.seed_from_rotation(rot)
-    fake.start()
-    for name, value in fake_env(fake).items():
-        print(f"export {name}='{value}'", flush=True)
-    try:
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

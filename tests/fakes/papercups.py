@@ -7,12 +7,10 @@ the `add_*` helpers; serve it outside pytest with `python -m tests.fakes.papercu
 
 from __future__ import annotations
 
-import argparse
 import base64
 import itertools
 import json
 import random
-import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.base import FakeService, fake_env, route
+from tests.fakes.base import FakeService, route
 
 SPEC_PATH = Path(__file__).with_name("papercups-openapi.json")
 PAGE_MAX = 50  # conversations and customers: at most 50 a page
@@ -647,29 +645,3 @@ def papercups_fake():
     """A started PapercupsFake; the test fails if any traffic broke the spec."""
     with PapercupsFake() as fake:
         yield fake
-
-
-def main(argv=None) -> int:
-    """Serve a fake seeded from a rotation file until interrupted (for the demo)."""
-    from scripts import rotation
-
-    args = argparse.ArgumentParser(description=main.__doc__)
-    args.add_argument("--config", default="rotation.yaml")
-    opts = args.parse_args(argv)
-    rot, _ = rotation.load(opts.config)
-    fake = PapercupsFake()
-    fake.seed_from_rotation(rot)
-    fake.start()
-    for name, value in fake_env(fake).items():
-        print(f"export {name}={value}")
-    try:
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,15 +9,13 @@ with `python -m tests.fakes.sentry`.
 
 from __future__ import annotations
 
-import argparse
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.fakes.base import FakeService, fake_env, route
+from tests.fakes.base import FakeService, route
 
 PAGE = 100  # Sentry's page of issues
 DEFAULT_TOKEN = "fake-sentry-token"
@@ -270,29 +268,3 @@ def sentry_fake():
     """A started SentryFake; the test fails if any traffic broke the spec."""
     with SentryFake() as fake:
         yield fake
-
-
-def main(argv=None) -> int:
-    """Serve a fake seeded from a rotation file until interrupted (for the demo)."""
-    from scripts import rotation
-
-    args = argparse.ArgumentParser(description=main.__doc__)
-    args.add_argument("--config", default="rotation.yaml")
-    opts = args.parse_args(argv)
-    rot, _ = rotation.load(opts.config)
-    fake = SentryFake()
-    fake.seed_from_rotation(rot)
-    fake.start()
-    for name, value in fake_env(fake).items():
-        print(f"export {name}={value}")
-    try:
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

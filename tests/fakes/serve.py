@@ -1,0 +1,63 @@
+"""Serve fakes seeded from a rotation file until interrupted: `python -m tests.fakes.serve slack`.
+
+All of them run in this one process, so they share one throwaway CA; the `export` lines it prints
+point the jobs at them (eval them in another shell, or copy what you need).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from scripts import rotation, tiers
+from tests.fakes.base import fake_env
+from tests.fakes.github import GitHubFake
+from tests.fakes.pagerduty import PagerDutyFake
+from tests.fakes.pagerduty_events import PagerDutyEventsFake
+from tests.fakes.papercups import PapercupsFake
+from tests.fakes.sentry import SentryFake
+from tests.fakes.slack import SlackFake
+
+FAKES = {
+    "pagerduty": PagerDutyFake,
+    "pagerduty-events": PagerDutyEventsFake,
+    "slack": SlackFake,
+    "github": GitHubFake,
+    "papercups": PapercupsFake,
+    "sentry": SentryFake,
+}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("services", nargs="+", choices=sorted(FAKES))
+    p.add_argument("--config", default="rotation.yaml")
+    p.add_argument(
+        "--customers",
+        default="customers.example.yaml",
+        help="the customer directory the GitHub fake's issues come from",
+    )
+    opts = p.parse_args(argv)
+    rot, _ = rotation.load(opts.config)
+    fakes = []
+    for name in dict.fromkeys(opts.services):
+        fake = FAKES[name]()
+        if name == "github":
+            fake.seed_from_rotation(rot, tiers.load_directory({tiers.ENV_PATH: opts.customers}))
+        else:
+            fake.seed_from_rotation(rot)
+        fakes.append(fake.start())
+    for key, value in fake_env(*fakes).items():
+        print(f"export {key}='{value}'", flush=True)
+    try:
+        threading.Event().wait()  # until Ctrl-C
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for fake in fakes:
+            fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
