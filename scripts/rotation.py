@@ -288,32 +288,32 @@ def _cycle(src: Source, path: tuple, raw: dict) -> Cycle:
     )
 
 
+def _person(src: Source, handle: str, p: dict) -> Person:
+    return Person(handle, p["name"], p["email"], p["team"], p.get("github"), p.get("slack"),
+                  p.get("timezone"), _line(src, ("people", handle)))  # fmt: skip
+
+
+def _team(src: Source, key: str, t: dict) -> Team:
+    secondary = (
+        _cycle(src, ("teams", key, "secondary"), t["secondary"]) if "secondary" in t else None
+    )
+    return Team(key, t["name"], t.get("pagerduty_schedule"), secondary, _line(src, ("teams", key)))
+
+
+def _swap(src: Source, i: int, s: dict) -> Swap:
+    dates = tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"])
+    return Swap(tuple(s["people"]), dates, "days" in s, s.get("schedule", HERO),
+                s.get("reason", ""), _line(src, ("swaps", i)))  # fmt: skip
+
+
+def _time_off(src: Source, i: int, t: dict) -> TimeOff:
+    return TimeOff(t["person"], date.fromisoformat(t["from"]), date.fromisoformat(t["to"]),
+                   t.get("reason", ""), _line(src, ("time_off", i)))  # fmt: skip
+
+
 def _build(src: Source) -> Rotation:
     data = src.data
     hh, mm = (int(x) for x in data["handoff"]["time"].split(":"))
-    people = {
-        h: Person(
-            h,
-            p["name"],
-            p["email"],
-            p["team"],
-            p.get("github"),
-            p.get("slack"),
-            p.get("timezone"),
-            _line(src, ("people", h)),
-        )
-        for h, p in data["people"].items()
-    }
-    teams = {
-        k: Team(
-            k,
-            t["name"],
-            t.get("pagerduty_schedule"),
-            _cycle(src, ("teams", k, "secondary"), t["secondary"]) if "secondary" in t else None,
-            _line(src, ("teams", k)),
-        )
-        for k, t in data.get("teams", {}).items()
-    }
     raw_hero = data["support_hero"]
     hero = HeroRotation(
         _cycle(src, ("support_hero",), raw_hero),
@@ -321,37 +321,15 @@ def _build(src: Source) -> Rotation:
         raw_hero.get("hero_is_team_secondary", True),
         _line(src, ("support_hero",)),
     )
-    swaps = tuple(
-        Swap(
-            tuple(s["people"]),
-            tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"]),
-            "days" in s,
-            s.get("schedule", HERO),
-            s.get("reason", ""),
-            _line(src, ("swaps", i)),
-        )
-        for i, s in enumerate(data.get("swaps", []))
-    )
-    time_off = tuple(
-        TimeOff(
-            t["person"],
-            date.fromisoformat(t["from"]),
-            date.fromisoformat(t["to"]),
-            t.get("reason", ""),
-            _line(src, ("time_off", i)),
-        )
-        for i, t in enumerate(data.get("time_off", []))
-    )
-    settings = {k: v for k, v in data.items() if k not in _CORE_KEYS}
     return Rotation(
-        src.file,
-        data["timezone"],
-        WEEKDAYS.index(data["handoff"]["day"]),
-        time(hh, mm),
-        people,
-        teams,
-        hero,
-        swaps,
-        time_off,
-        settings,
+        file=src.file,
+        timezone=data["timezone"],
+        handoff_weekday=WEEKDAYS.index(data["handoff"]["day"]),
+        handoff_time=time(hh, mm),
+        people={h: _person(src, h, p) for h, p in data["people"].items()},
+        teams={k: _team(src, k, t) for k, t in data.get("teams", {}).items()},
+        hero=hero,
+        swaps=tuple(_swap(src, i, s) for i, s in enumerate(data.get("swaps", []))),
+        time_off=tuple(_time_off(src, i, t) for i, t in enumerate(data.get("time_off", []))),
+        settings={k: v for k, v in data.items() if k not in _CORE_KEYS},
     )
