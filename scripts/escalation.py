@@ -13,9 +13,9 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from scripts import schedule
-from scripts.handoff import escape, link, mention
 from scripts.model import HERO, Rotation
 from scripts.plan import Change
+from scripts.slack_text import escape, link, mention
 
 EVENT = "support_hero_escalation"  # metadata event_type of the channel message
 SOURCE = "support-hero"  # the event's payload.source: what sent it

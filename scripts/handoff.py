@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from scripts.model import HERO, Rotation
 from scripts.plan import Change
 from scripts.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
+from scripts.slack_text import escape, link, mention, plain
 
 EVENT_HANDOFF = "support_hero_handoff"  # metadata event_type of the handoff message
 EVENT_REMINDER = "support_hero_reminder"  # metadata event_type of a reminder DM
@@ -22,8 +21,6 @@ DEFAULT_TOPIC = "Support Hero on call: {hero}"
 PRIORITIES = "*Priorities:* Focus, then Subscriber, then Community"
 GUIDELINE = "*First response:* under 15 minutes great, under an hour okay, over a day too late"
 WEEK = timedelta(days=7)
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_AT_WORD = re.compile(r"@(?=\w)")
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -58,34 +55,6 @@ def settings(rot: Rotation, lines: Mapping[str, int] | None = None) -> Settings:
         pagerduty_url=links.get("pagerduty"),
         lines=dict(lines or {}),
     )
-
-
-# --- escaping ---------------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Text Slack shows as written: no <!channel>, <@U…> or <url|label> forgery, no @here parsing.
-
-    Slack's own escaping covers &, < and >; a word joiner after "@" keeps "@channel" in a name
-    from being read as a mention where Slack parses bare names (fallback text, notifications).
-    """
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _AT_WORD.sub("@\u2060", text)
-
-
-def mention(slack_id: str | None, name: str) -> str:
-    """<@ID> for a well-formed Slack user ID, otherwise the escaped name."""
-    if slack_id and _SLACK_ID.match(slack_id):
-        return f"<@{slack_id}>"
-    return escape(name)
-
-
-def link(url: str | None, label: str) -> str:
-    """A Slack link to an http(s) URL; anything else shows the label only."""
-    if not url or not re.match(r"^https?://", url):
-        return escape(label)
-    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~._-").replace("&", "&amp;")
-    return f"<{safe}|{escape(label)}>"
 
 
 # --- the week ---------------------------------------------------------------------------------
@@ -446,11 +415,6 @@ def desired_topic(rot: Rotation, cfg: Settings, now: datetime) -> str | None:
     if cfg.topic is None or hero is None:
         return None
     return cfg.topic.replace("{hero}", plain(rot.people[hero].name))[:250]
-
-
-def plain(text: str) -> str:
-    """Text without anything Slack could read as markup or an entity, for the topic."""
-    return _AT_WORD.sub("@\u2060", re.sub(r"[<>&]", "", text))
 
 
 # --- plan -------------------------------------------------------------------------------------

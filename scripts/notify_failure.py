@@ -14,6 +14,7 @@ from scripts import cli
 from scripts import plan as plans
 from scripts.clients.slack import Slack, SlackError
 from scripts.plan import Change
+from scripts.slack_text import escape, link
 
 TITLE = "Failure notice"
 EVENT = "support_hero_run_failed"  # message metadata: how a re-run finds the notice it posted
@@ -76,14 +77,9 @@ def run_url(env: Mapping[str, str]) -> str | None:
     return f"{server}/{repo}/actions/runs/{run_id}"
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters, so that a name cannot ping or forge a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def message(workflow: str, url: str) -> str:
     return (
-        f":warning: The scheduled run of *{escape(workflow)}* failed: <{escape(url)}|see the run>. "
+        f":warning: The scheduled run of *{escape(workflow)}* failed: {link(url, 'see the run')}. "
         "It runs again on its next schedule; re-run it from that page if it cannot wait."
     )
 
