@@ -5,14 +5,26 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from scripts import cli, handoff, stale, stale_digest, stale_plan, stale_sources, tiers
+from scripts import (
+    cli,
+    handoff,
+    sentry_errors,
+    stale,
+    stale_digest,
+    stale_plan,
+    stale_sources,
+    tiers,
+)
 from scripts import plan as plans
+from scripts.clients.sentry import web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.model import Rotation
 from scripts.plan import Change
+from scripts.post_handoff import observe_sentry
 from scripts.problems import ConfigError
 from scripts.slack_threads import ts_of
 from scripts.stale_sources import Reading, SlackChannel
@@ -40,12 +52,15 @@ def run(args) -> int:
     start = now - stale.lookback(cfg)
     channel = SlackChannel(slack, where.channel, start) if slack and where.channel else None
     readings = stale_sources.read_all(stale_sources.sources(rot, start, channel, directory, rules))
+    errors = observe_errors(rot, now)
     hours = stale.hero_hours(rot, cfg, now)
     findings = stale.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
     hero = hero_of(rot, now, channel)
     statuses = [r.status for r in readings]
     day = stale_plan.day_of(now, rot.zone)
-    digest = stale_plan.stamped(stale_digest.render(findings, statuses, hero, now, hours), day)
+    digest = stale_plan.stamped(
+        stale_digest.render(findings, statuses, hero, now, hours, errors), day
+    )
     seen = observe(channel, rot, cfg, now, day, findings)
     complete = not any(r.failed for r in readings)
     changes = []
@@ -53,9 +68,9 @@ def run(args) -> int:
         changes = stale_plan.plan(
             digest, findings, hero, seen, where, cfg.nudges, complete, rot.zone
         )
-    markdown = stale_digest.render_markdown(findings, statuses, hero, now, hours)
-    render(args, changes, digest, markdown, readings, findings)
-    failed = seen is None or not complete
+    markdown = stale_digest.render_markdown(findings, statuses, hero, now, hours, errors)
+    render(args, changes, digest, markdown, readings, findings, errors)
+    failed = seen is None or not complete or (errors is not None and errors.failed)
     if args.apply and changes:
         failed = apply(slack, changes) != cli.EXIT_OK or failed
     return EXIT_SOURCE_FAILED if failed else cli.EXIT_OK
@@ -132,6 +147,25 @@ def observe(channel: SlackChannel | None, rot: Rotation, cfg: stale.Settings, no
         return None
 
 
+def observe_errors(rot: Rotation, now) -> stale_digest.Errors | None:
+    """Sentry's busiest new unassigned errors since the weekly handoff; None: no `sentry`
+    section (nothing shown, nothing asked). An outage fails like a source: the digest says so,
+    the conversations still show, the exit code is 1."""
+    cfg = sentry_errors.settings(rot.settings.get("sentry"))
+    if cfg is None:
+        return None
+    start = sentry_errors.since(rot, now)
+    if start is None:
+        why = "no Support Hero week holds this time"
+        return stale_digest.Errors(stale_digest.SourceStatus("sentry", "not_configured", why))
+    try:
+        reading = observe_sentry(cfg, start)
+    except Exception as exc:  # a bug here must not hide the conversations (as in read_all)
+        traceback.print_exc()
+        reading = sentry_errors.Reading("failed", f"unexpected {type(exc).__name__}")
+    return stale_digest.errors_from(cfg, reading, start, web_url(), now)
+
+
 def find_handoff(channel: SlackChannel, rot: Rotation, now):
     wk = handoff.week(rot, now)
     if wk is None:
@@ -152,13 +186,17 @@ def posted(msg) -> stale_plan.Posted | None:
 
 
 def render(args, changes: list[Change], digest: stale_digest.Digest, markdown: str,
-           readings: list[Reading], findings: list[stale.Finding]) -> None:  # fmt: skip
+           readings: list[Reading], findings: list[stale.Finding],
+           errors: stale_digest.Errors | None = None) -> None:  # fmt: skip
     cli.write_summary(markdown)
     if args.format == "json":
         sources = [asdict(r.status) for r in readings]
         found = [stale_digest.finding_json(f) for f in findings]
+        extra = {"sentry": stale_digest.errors_json(errors)} if errors else {}
         print(
-            plans.render_json(changes, digest=asdict(digest), sources=sources, conversations=found)
+            plans.render_json(
+                changes, digest=asdict(digest), sources=sources, conversations=found, **extra
+            )
         )
     elif args.format == "markdown":
         print(markdown)

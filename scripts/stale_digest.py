@@ -1,4 +1,4 @@
-"""The stale-conversation digest as Slack mrkdwn and Block Kit, Markdown and JSON; all escaped."""
+"""The stale digest (conversations, then Sentry errors) as Slack mrkdwn, Markdown and JSON."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
+from scripts import sentry_errors, slack_text
 from scripts.business_time import WEEKDAYS_MON_FRI, WorkingHours
+from scripts.slack_text import escape, link
 from scripts.stale import Finding
 
 EVENT_TYPE = "support_hero_stale_digest"  # message metadata: phase 2 finds the digest by it
-SOURCE_NAMES = {"papercups": "Papercups", "slack": "Slack", "github": "GitHub"}
+SOURCE_NAMES = {"papercups": "Papercups", "slack": "Slack", "github": "GitHub", "sentry": "Sentry"}
 TIER_NAMES = {"focus": "Focus", "subscriber": "Subscriber", "community": "Community"}
 MARKS = {"very_late": "🔴", "late": "🟠"}  # Unicode: the same in Slack and in Markdown
 MAX_LINES = 40  # per list; Slack allows 50 blocks a message, 3000 characters a section
+MAX_ERRORS = 5  # Sentry errors listed: the busiest
 _SECTION_CHARS = 2900
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_AT_WORD = re.compile(r"(?<!\w)@(?=\w)")  # "@here" at a word start, not "ada@example.com"
+READ = {"sentry": "new unassigned"}  # what a source's count counts, when not open conversations
+MISSING = {"sentry": "Its errors are missing below."}  # when a source could not be read
 
 
 @dataclass(frozen=True)
@@ -42,36 +44,34 @@ class Hero:
 
 
 @dataclass(frozen=True)
+class Errors:
+    """Sentry beside the conversations: how it was read and, when it was, the busiest new
+    unassigned errors since the handoff."""
+
+    status: SourceStatus  # source "sentry"; `conversations`: the new unassigned errors counted
+    top: tuple[sentry_errors.Busy, ...] = ()  # busiest first, by events in 24 hours
+    complete: bool = True  # False: Sentry's paging stopped at its bound, there are more
+    url: str | None = None  # Sentry's list of them all
+
+    @property
+    def failed(self) -> bool:
+        return self.status.state == "failed"
+
+
+@dataclass(frozen=True)
 class Digest:
     text: str  # the plain-text fallback (mrkdwn)
     blocks: tuple[dict, ...]
     metadata: dict = field(default_factory=dict)
 
 
-# --- escaping --------------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Customer text shown as written: no <!everyone>, <@U…> or <url|label> forgery, no @here."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _AT_WORD.sub("@\u2060", text)  # a word joiner: "@channel" is no longer a keyword
-
-
-def link(url: str | None, label: str) -> str:
-    """A Slack link to an http(s) URL, the label escaped; anything else shows the label only."""
-    if not url or not re.match(r"^https?://", url):
-        return escape(label)
-    # "|" and ">" would end Slack's <url|label>: percent-encoded; "&" is written as Slack's &amp;
-    safe = quote(url, safe=":/?#[]@!$&'()*+,;=%~._-").replace("&", "&amp;")
-    return f"<{safe}|{escape(label)}>"
+# --- text (escaped with scripts/slack_text.py) -----------------------------------------------
 
 
 def mention(hero: Hero | None) -> str:
     if hero is None:
         return "no one (no Support Hero shift holds this time)"
-    if hero.slack_id and _SLACK_ID.match(hero.slack_id):
-        return f"<@{hero.slack_id}>"
-    return escape(hero.name)
+    return slack_text.mention(hero.slack_id, hero.name)
 
 
 def duration(span: timedelta) -> str:
@@ -132,7 +132,7 @@ def close_line(f: Finding, now: datetime) -> str:
 
 def source_line(s: SourceStatus) -> str:
     if s.state == "ok":
-        return f"{s.name}: {s.conversations} open read" + (
+        return f"{s.name}: {s.conversations} {READ.get(s.source, 'open')} read" + (
             f" ({escape(s.detail)})" if s.detail else ""
         )
     if s.state == "not_configured":
@@ -159,6 +159,7 @@ class Parts:
     late: tuple[str, ...]
     within: str
     closing: tuple[str, ...]
+    errors: tuple[str, ...]  # the Sentry section: its heading, then a line an error
     sources: str
     all_clear: str  # what to say when no one is late
 
@@ -169,6 +170,7 @@ def parts(
     hero: Hero | None,
     now: datetime,
     hours: WorkingHours | None,
+    errors: Errors | None = None,
 ) -> Parts:
     waiting = [f for f in findings if f.waiting]
     late = [f for f in waiting if f.late]
@@ -179,13 +181,14 @@ def parts(
         f"{counts['very_late']} very late, {counts['late']} late, {len(within)} waiting "
         f"within target; time counted {hours_text(hours)}."
     )
-    failed = [s for s in statuses if s.state == "failed"]
+    every = [*statuses, errors.status] if errors else list(statuses)
+    failed = [s for s in every if s.state == "failed"]
     return Parts(
         headline=f"⌛ *Support conversations waiting on us* · hero: {mention(hero)}",
         summary=summary,
         failures=tuple(
             f"⚠️ *{s.name} could not be read*: {escape(s.detail)}. "
-            "Its conversations are missing below."
+            + MISSING.get(s.source, "Its conversations are missing below.")
             for s in failed
         ),
         late=tuple(_capped([waiting_line(f) for f in late], "late conversations")),
@@ -196,13 +199,86 @@ def parts(
             else ""
         ),
         closing=tuple(_capped([close_line(f, now) for f in closing], "to close")),
-        sources="Sources: " + " · ".join(source_line(s) for s in statuses),
+        errors=error_section(errors),
+        sources="Sources: " + " · ".join(source_line(s) for s in every),
         all_clear=(
             "✅ No one has waited past their tier's target."
             if any(s.state == "ok" for s in statuses)
+            else "No source of conversations could be read."
+            if errors and errors.status.state == "ok"
             else "No source could be read."
         ),
     )
+
+
+# --- Sentry errors beside the conversations -----------------------------------------------------
+
+
+def errors_from(
+    cfg: sentry_errors.Settings,
+    reading: sentry_errors.Reading,
+    start: datetime,
+    web: str,
+    now: datetime,
+    limit: int = MAX_ERRORS,
+) -> Errors:
+    """The digest's Sentry part from a reading of the new unassigned errors since `start` (the
+    handoff): the `limit` busiest by events in the 24 hours before `now`, and a link to Sentry's
+    list of them all. Not read for want of a token: not configured, as for the other sources."""
+    if reading.state != "ok":
+        state = "failed" if reading.state == "failed" else "not_configured"
+        return Errors(SourceStatus("sentry", state, reading.detail))
+    found = list(reading.issues)
+    detail = "" if reading.complete else "paging stopped at its per-run bound"
+    return Errors(
+        SourceStatus("sentry", "ok", detail, len(found)),
+        tuple(sentry_errors.top_errors(found, now, limit)),
+        reading.complete,
+        sentry_errors.issues_url(cfg, web, start, found),
+    )
+
+
+def error_section(e: Errors | None) -> tuple[str, ...]:
+    """'*Sentry errors* · <list|7 new unassigned> since the handoff · the 5 busiest …:' and a line
+    an error; nothing when Sentry is not configured or was not read (the sources line says why)."""
+    if e is None or e.status.state != "ok":
+        return ()
+    n = e.status.conversations
+    if not n:
+        none = link(e.url, "no new unassigned errors")
+        return (f"*Sentry errors* · ✅ {none} since the handoff",)
+    count = f"{'at least ' if not e.complete else ''}{n} new unassigned"
+    which = f"the {len(e.top)} busiest" if n > len(e.top) else "busiest first"
+    heading = (
+        f"*Sentry errors* · {link(e.url, count)} since the handoff · {which} by events in the "
+        "last 24 hours:"
+    )
+    return (heading, *sentry_errors.error_lines(e.top))
+
+
+def errors_json(e: Errors) -> dict:
+    """How Sentry was read, and the errors listed, for --format json."""
+    s = e.status
+    return {
+        "state": s.state,
+        "detail": s.detail,
+        "new_unassigned": s.conversations if s.state == "ok" else None,
+        "complete": e.complete,
+        "url": e.url,
+        "busiest": [
+            {
+                "id": b.issue.id,
+                "short_id": b.issue.short_id,
+                "title": b.issue.title,
+                "project": b.issue.project,
+                "permalink": b.issue.permalink,
+                "events_24h": b.events,
+                "count": b.issue.count,
+                "first_seen": b.issue.first_seen.isoformat(),
+            }
+            for b in e.top
+        ],
+    }
 
 
 def render(
@@ -211,9 +287,10 @@ def render(
     hero: Hero | None,
     now: datetime,
     hours: WorkingHours | None = None,
+    errors: Errors | None = None,
 ) -> Digest:
     """The Slack message: plain-text fallback, Block Kit blocks and metadata."""
-    p = parts(findings, statuses, hero, now, hours)
+    p = parts(findings, statuses, hero, now, hours, errors)
     blocks: list[dict] = [_section("\n".join([p.headline, p.summary]))]
     blocks += [_section(text) for text in p.failures]
     blocks += [_section(chunk) for chunk in _chunks(list(p.late))]
@@ -226,6 +303,7 @@ def render(
             _section("*Suggested for closing* (we replied last, the customer went quiet)")
         )
         blocks += [_section(chunk) for chunk in _chunks(list(p.closing))]
+    blocks += [_section(chunk) for chunk in _chunks(list(p.errors))]
     blocks.append(_context(p.sources))
     lines = [
         p.headline,
@@ -234,6 +312,7 @@ def render(
         *(p.late or [p.all_clear]),
         p.within,
         *(["Suggested for closing:", *p.closing] if p.closing else []),
+        *p.errors,
         p.sources,
     ]
     late = [f for f in findings if f.late]
@@ -300,8 +379,9 @@ def render_markdown(
     hero: Hero | None,
     now: datetime,
     hours: WorkingHours | None = None,
+    errors: Errors | None = None,
 ) -> str:
-    p = parts(findings, statuses, Hero(hero.name) if hero else None, now, hours)
+    p = parts(findings, statuses, Hero(hero.name) if hero else None, now, hours, errors)
     lines = ["### Stale support conversations", "", _markdown(p.summary), ""]
     lines += [_markdown(x) for x in p.failures] + ([""] if p.failures else [])
     lines += [f"- {_markdown(x.removeprefix('• '))}" for x in p.late] or [_markdown(p.all_clear)]
@@ -309,6 +389,10 @@ def render_markdown(
     if p.closing:
         lines += ["", "**Suggested for closing**", ""]
         lines += [f"- {_markdown(x.removeprefix('• '))}" for x in p.closing]
+    if p.errors:
+        heading, *listed = p.errors
+        lines += ["", _markdown(heading)]
+        lines += [""] + [f"- {_markdown(x.removeprefix('• '))}" for x in listed] if listed else []
     return "\n".join([*lines, "", _markdown(p.sources)])
 
 

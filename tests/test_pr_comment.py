@@ -13,8 +13,7 @@ from scripts.history import Move
 from scripts.pr_comment_body import MARKER
 from scripts.problems import Problem
 from tests import rotations
-from tests.fakes.base import route
-from tests.fakes.github import VIEWER, GitHubFake, _error
+from tests.fakes.github import VIEWER, GitHubFake
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "rotation.yaml"
 NOW = "2026-12-16T10:00:00Z"
@@ -23,20 +22,6 @@ REPO = "kestrel-example/support"
 SWAP_ALICE_BOB = "  - {people: [alice, bob], dates: [2027-01-11, 2027-02-01], reason: a wedding}\n"
 SWAP_JUDY_IVAN = "  - {people: [judy, ivan], dates: [2027-01-04, 2026-12-28], reason: moving}\n"
 BROKEN_SWAP = "  - {people: [alice, bbo], dates: [2027-01-11, 2027-02-01]}\n"
-
-
-class CommentingGitHubFake(GitHubFake):
-    """GitHubFake plus "Update an issue comment" (in specs/github-rest.json), which it lacks."""
-
-    @route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
-    def edit_comment(self, req, owner, repo, comment_id):
-        r = self._repo_or_404(owner, repo)
-        issues = r.issues.values() if r else ()
-        found = next((c for i in issues for c in i.comments if c["id"] == int(comment_id)), None)
-        if found is None or not self._authorized(req):
-            return _error(404, "Not Found")
-        found["body"], found["updated_at"] = req.json["body"], self.now()
-        return 200, self._comment_json(r, found)
 
 
 # --- the pure body ------------------------------------------------------------------------------
@@ -129,7 +114,7 @@ def test_find_ours(bodies, index):
 @pytest.fixture
 def gh(monkeypatch, tmp_path):
     """The fake with a pull request that has a human comment; the job's env pointing at it."""
-    with CommentingGitHubFake() as fake:
+    with GitHubFake() as fake:
         fake.add_repo(REPO)
         fake.pr = fake.add_issue(REPO, "alice-a", "Swap a week", pull_request=True)
         fake.add_comment(REPO, fake.pr, "bobbrennan", "Fine by me")

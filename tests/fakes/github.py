@@ -466,6 +466,16 @@ class GitHubFake(FakeService):
         issue.updated_at = comment["created_at"]
         return 201, self._comment_json(r, comment), {"Location": f"{self.url}/comments"}
 
+    @route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}")
+    def edit_comment(self, req, owner, repo, comment_id):
+        r = self._repo_or_404(owner, repo)
+        issues = r.issues.values() if r else ()
+        found = next((c for i in issues for c in i.comments if c["id"] == int(comment_id)), None)
+        if found is None or not self._authorized(req):
+            return _error(404, "Not Found")
+        found["body"], found["updated_at"] = req.json["body"], self.now()
+        return 200, self._comment_json(r, found)
+
     @route("GET", "/repos/{owner}/{repo}/issues/comments")
     def list_repo_comments(self, req, owner, repo):
         r = self._repo_or_404(owner, repo)
