@@ -10,7 +10,7 @@ from pathlib import Path
 from scripts import cli, escalation
 from scripts import plan as plans
 from scripts.clients.pagerduty import PagerDuty, PagerDutyError, PagerDutyEvents
-from scripts.clients.slack import Slack, SlackError
+from scripts.clients.slack import MAX_PAGE, Slack, SlackError
 from scripts.escalation import Context, Observed, Request, Secondary
 from scripts.model import Rotation
 from scripts.plan import Change
@@ -217,7 +217,10 @@ def observe_slack(
     elif thread:
         notes.append("the link is in another Slack channel: the message goes to the support one")
     oldest = f"{escalation.search_from(rot, now).timestamp():.6f}"
-    found = slack.find_message(channel, escalation.EVENT, oldest=oldest, dedup_key=key)
+    # The whole shift of a busy channel may be searched: pages of 999, the fewest requests.
+    found = slack.find_message(
+        channel, escalation.EVENT, oldest=oldest, limit=MAX_PAGE, dedup_key=key
+    )
     return slack_id, Observed(found.ts if found else None, in_thread)
 
 

@@ -21,13 +21,19 @@ from scripts.stale_digest import SourceStatus
 # A tier from the customer directory by email (scripts/tiers.py), None when unknown.
 TierOf = Callable[[str | None], str | None]
 TierOfLogin = Callable[[str], str | None]
-# Per-run bounds on requests: beyond them the digest says what was left out.
+# Per-run bounds on requests: beyond them the digest says what was left out. The Slack ones
+# keep a run inside the workflow's 15 minutes at Slack's per-minute floors (replies: Tier 3,
+# 50 a minute, 9 minutes; users.info: Tier 4, 100 a minute, 5 minutes) and hold a 3,000-thread
+# channel whole (bench/: 420 threads to read, 400 people; BENCHMARKS.md).
 MAX_PAPERCUPS_PAGES = 40  # 2000 open conversations: the per-run bound on Papercups requests
 MAX_SLACK_HISTORY_PAGES = 10  # conversations.history: 9,990 top-level messages
-MAX_SLACK_THREADS = 200  # conversations.replies for threads their parent leaves open
+MAX_SLACK_THREADS = 450  # conversations.replies for threads their parent leaves open
 MAX_SLACK_PROFILES = 500  # users.info for people not named in rotation.yaml
 MAX_GITHUB_ISSUE_PAGES = 50  # per repository: 5,000 open issues and pull requests written to
-MAX_GITHUB_COMMENT_PAGES = 30  # per repository: 3,000 comments
+# Per repository: 10,000 comments. A page settles up to 100 comments at once, while a cut leaves
+# each issue it no longer settles to a request of its own: cutting the listing costs more than
+# finishing it, so this bound sits well above the issue bound (two comments per listed issue).
+MAX_GITHUB_COMMENT_PAGES = 100
 MAX_GITHUB_THREADS = 100  # issues whose own comments are read (the listing left them open)
 
 
@@ -203,18 +209,22 @@ class SlackSource:
     def _read(self, ch: SlackChannel) -> Reading:
         ch.read()
         ch.people, skipped = self._people(ch)
-        convs, unread = [], 0
-        for parent in ch.parents:
-            head = slack_threads.read_head(parent, ch.people)
-            if head.verdict == SKIP:
-                continue
-            if head.verdict == FETCH and len(ch.threads) >= MAX_SLACK_THREADS:
-                unread += 1
+        heads = [(p, slack_threads.read_head(p, ch.people)) for p in ch.parents]
+        # Past the bound, the threads quiet longest are read: each is a long wait or one to
+        # close, what the digest most needs; those left out are the most recently active.
+        fetch = sorted(
+            (p for p, head in heads if head.verdict == FETCH),
+            key=lambda p: float(p.latest_reply or p.ts),
+        )
+        unread = {p.ts for p in fetch[max(0, MAX_SLACK_THREADS - len(ch.threads)) :]}
+        convs = []
+        for parent, head in heads:
+            if head.verdict == SKIP or parent.ts in unread:
                 continue
             if conv := self._conversation(ch, parent, head):
                 convs.append(conv)
         notes = [f"history read back to {ch.cut:%Y-%m-%d %H:%M} UTC only"] if ch.cut else []
-        notes += [f"{unread} threads not read"] if unread else []
+        notes += [f"{len(unread)} threads not read"] if unread else []
         notes += [f"{skipped} people not looked up"] if skipped else []
         detail = "; ".join(notes) + (" (per-run bound)" if notes else "")
         return Reading(SourceStatus(self.name, "ok", detail, len(convs)), tuple(convs))

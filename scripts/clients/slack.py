@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 DEFAULT_URL = "https://slack.com/api/"
 PAGE = 200  # Slack's advice for history paging (the method takes up to 999)
+MAX_PAGE = 999  # the most a page of history holds: fewest requests for a long search
 
 
 class SlackError(Exception):
@@ -183,31 +184,41 @@ class Slack:
         )
 
     def history(
-        self, channel: str, oldest: str | None = None, latest: str | None = None
+        self,
+        channel: str,
+        oldest: str | None = None,
+        latest: str | None = None,
+        limit: int = PAGE,
     ) -> Iterator[Message]:
         """Top-level messages, newest first, with their metadata; pages lazily."""
         yield from self._pages(
-            "conversations.history", channel=channel, oldest=oldest, latest=latest
+            "conversations.history", limit, channel=channel, oldest=oldest, latest=latest
         )
 
     def replies(self, channel: str, ts: str, oldest: str | None = None) -> Iterator[Message]:
         """A thread: its parent first, then the replies; pages lazily."""
-        yield from self._pages("conversations.replies", channel=channel, ts=ts, oldest=oldest)
+        yield from self._pages("conversations.replies", PAGE, channel=channel, ts=ts, oldest=oldest)
 
-    def _pages(self, method: str, **args) -> Iterator[Message]:
+    def _pages(self, method: str, limit: int, **args) -> Iterator[Message]:
         cursor = None
         while True:
-            data = self._call(method, limit=PAGE, cursor=cursor, include_all_metadata=True, **args)
+            data = self._call(method, limit=limit, cursor=cursor, include_all_metadata=True, **args)
             yield from (_message(m) for m in data.get("messages", []))
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not cursor or not data.get("has_more", True):
                 return
 
     def find_message(
-        self, channel: str, event_type: str, oldest: str | None = None, **payload
+        self,
+        channel: str,
+        event_type: str,
+        oldest: str | None = None,
+        limit: int = PAGE,
+        **payload,
     ) -> Message | None:
-        """The newest message since `oldest` whose metadata has `event_type` and `payload`."""
-        for msg in self.history(channel, oldest=oldest):
+        """The newest message since `oldest` whose metadata has `event_type` and `payload`;
+        `limit` messages a page (MAX_PAGE for a search through a busy channel)."""
+        for msg in self.history(channel, oldest=oldest, limit=limit):
             if msg.event_type == event_type and all(
                 msg.payload.get(k) == v for k, v in payload.items()
             ):
