@@ -11,6 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PEAK_MARK = "\n@@peak-rss-kib "
+# `python -m <module> args` that prints its own peak RSS (VmHWM) last. Not ru_maxrss: Linux
+# carries the parent's (the benchmark's, fakes and all) high-water mark across fork and exec.
+_REPORT_PEAK = f"""
+import atexit, runpy, sys
+def peak():
+    hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+    sys.stdout.flush()
+    print({PEAK_MARK!r} + (hwm[0].split()[1] if hwm else "0"), flush=True)
+atexit.register(peak)
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
 
 
 @dataclass
@@ -31,6 +44,8 @@ class Run:
     by_method: Counter = field(default_factory=Counter)
     output: str = ""
     free: int = 0  # conditional reads answered 304: GitHub does not count them against its limit
+    by_service: Counter = field(default_factory=Counter)  # "GitHub" -> requests its limit counts
+    note: str = ""  # what limited the run, e.g. a per-run bound reached
 
     @property
     def counted(self) -> int:
@@ -49,7 +64,7 @@ def run_job(job: str, args: list[str], env: dict[str, str]) -> tuple[int, float,
     clean.pop("GITHUB_STEP_SUMMARY", None)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", f"scripts.{job}", *args],
+        [sys.executable, "-c", _REPORT_PEAK, f"scripts.{job}", *args],
         cwd=ROOT,
         env=clean | env,
         stdout=subprocess.PIPE,
@@ -61,7 +76,8 @@ def run_job(job: str, args: list[str], env: dict[str, str]) -> tuple[int, float,
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    return proc.returncode, wall, cpu, usage.ru_maxrss / 1024, output
+    output, _, peak = output.rpartition(PEAK_MARK)
+    return proc.returncode, wall, cpu, int(peak.split()[0]) / 1024 if peak else 0.0, output
 
 
 def measure(
@@ -74,11 +90,17 @@ def measure(
     for fake in fakes:
         fake.assert_clean()
     by_method: Counter = Counter()
+    by_service: Counter = Counter()
     for fake in fakes:
+        service = type(fake).__name__.removesuffix("Fake")
         for call in fake.calls:
             if not call.fault:
                 by_method[f"{call.method} {call.path}"] += 1
+                by_service[service] += call.status != 304
     reads = sum(f.reads() for f in fakes)
     writes = sum(f.writes() for f in fakes)
     free = sum(c.status == 304 for f in fakes for c in f.calls)
-    return Run(job, state, code, reads, writes, *minimum, wall, cpu, peak, by_method, output, free)
+    return Run(
+        job, state, code, reads, writes, *minimum, wall, cpu, peak, by_method, output, free,
+        by_service,
+    )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 ZONES = (
     "Europe/London",
@@ -104,3 +104,309 @@ def _swaps(hero: list[str], count: int, first_week: date, rng: random.Random) ->
             f"dates: [{da}, {db}], reason: benchmark}}"
         )
     return lines
+
+
+# --- support data: the Slack channel, GitHub issues, the Papercups inbox ------------------------
+#
+# Every generator returns plain data with each item's `kind`, so that a case can compute the API
+# minimum from what was seeded rather than from what the job did. Times are relative to `now`.
+
+WINDOW = timedelta(days=14)  # flag_stale's look-back with the default thresholds
+WINDOW_MINUTES = int(WINDOW.total_seconds() // 60)
+DIRECTORY_DOMAINS = 100  # customer{i}.example are companies of the customer directory
+CHECK = [{"name": "white_check_mark", "users": [], "count": 1}]
+
+
+def _email(i: int, who: str) -> str:
+    """Two in three at a directory company's domain (a tier), the rest at unknown ones."""
+    domain = f"customer{i % DIRECTORY_DOMAINS}.example" if i % 3 else f"mail{i}.example"
+    return f"{who}{i}@{domain}"
+
+
+def _kinds(mix: tuple[tuple[str, int], ...], count: int, rng: random.Random) -> list[str]:
+    """`count` kinds in the proportions of `mix` (percentages), shuffled."""
+    kinds = [k for k, pct in mix for _ in range(count * pct // 100)]
+    kinds += [mix[0][0]] * (count - len(kinds))
+    rng.shuffle(kinds)
+    return kinds
+
+
+@dataclass(frozen=True)
+class Post:
+    """One Slack message: who, when, and extra fields (bot_id, subtype, reactions)."""
+
+    user: str
+    at: datetime
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Thread:
+    kind: str
+    posts: tuple[Post, ...]  # the parent first, then its replies in time order
+
+
+@dataclass
+class SlackChannel:
+    customers: list[tuple[str, str, str]]  # (user ID, email, name): Slack Connect guests
+    bots: list[tuple[str, str, str]]  # (user ID, bot ID, name)
+    threads: list[Thread]
+
+
+SLACK_MIX = (  # percent of threads
+    ("answered", 40),  # a customer asks, one of us replies
+    ("waiting", 9),  # nobody replied yet
+    ("bot_reply", 5),  # only the auto-responder replied
+    ("customers_only", 3),  # another customer chimed in ("same here")
+    ("follow_up", 8),  # customer, us, customer again: the replies tell who came last
+    ("back_and_forth", 4),  # customer, us, customer, us
+    ("team_post", 14),  # a team member's announcement or question, team replies
+    ("team_joined", 2),  # a team member's post a customer replied to
+    ("closed", 10),  # a question closed with a check mark
+    ("bot_post", 5),  # an integration's alert (bot_message)
+)
+SLACK_NEEDS_REPLIES = frozenset({"follow_up", "back_and_forth", "team_joined"})
+AUTO_BOT = ("U0AUTOBOT", "B0AUTOBOT", "Auto responder")
+ALERT_BOT = ("U0ALERTBT", "B0ALERTBT", "Status alerts")
+
+
+def slack_channel(
+    scale: Scale, team_ids: list[str], now: datetime, seed: int = 7, customers: int = 350,
+    responders: int = 50,
+) -> SlackChannel:  # fmt: skip
+    """`scale.slack_threads` threads started in the last 14 days, in the mix of SLACK_MIX."""
+    rng = random.Random(seed)
+    guests = [(f"UC{i:07d}", _email(i, "guest"), f"Guest {i}") for i in range(customers)]
+    team = rng.sample(team_ids, min(responders, len(team_ids)))
+    threads = []
+    for kind in _kinds(SLACK_MIX, scale.slack_threads, rng):
+        cust, other, us = rng.choice(guests)[0], rng.choice(guests)[0], rng.choice(team)
+        authors = {
+            "answered": [cust, us], "waiting": [cust], "bot_reply": [cust, AUTO_BOT[0]],
+            "customers_only": [cust, other], "follow_up": [cust, us, cust],
+            "back_and_forth": [cust, us, cust, rng.choice(team)],
+            "team_post": [us] + [rng.choice(team)] * rng.randint(0, 1),
+            "team_joined": [us, cust], "closed": [cust, us], "bot_post": [ALERT_BOT[0]],
+        }[kind]  # fmt: skip
+        gaps = [timedelta(minutes=rng.randint(3, 240)) for _ in authors[1:]]
+        age = sum(gaps, timedelta()) + timedelta(minutes=rng.randint(10, WINDOW_MINUTES))
+        at = now - min(age, WINDOW - timedelta(hours=1))
+        posts = []
+        for i, user in enumerate(authors):
+            extra = {}
+            if user == AUTO_BOT[0]:
+                extra = {"bot_id": AUTO_BOT[1]}
+            elif user == ALERT_BOT[0]:
+                extra = {"bot_id": ALERT_BOT[1], "subtype": "bot_message"}
+            if kind == "closed" and i == 0:
+                extra = {"reactions": [dict(CHECK[0], users=[cust])]}
+            posts.append(Post(user, at, extra))
+            at = at + (gaps[i] if i < len(gaps) else timedelta())
+        threads.append(Thread(kind, tuple(posts)))
+    return SlackChannel(guests, [AUTO_BOT, ALERT_BOT], threads)
+
+
+def seed_slack(
+    fake, channel_id: str, data: SlackChannel, before: datetime | None = None,
+    since: datetime | None = None, parents: dict[int, str] | None = None,
+) -> dict[int, str]:  # fmt: skip
+    """Users (unless `since`) and the messages sent in [since, before) into a SlackFake, in time
+    order (a message's ts is its time); returns thread index -> parent ts, for the next call."""
+    if since is None:
+        for user_id, email, name in data.customers:
+            fake.add_user(user_id, email, name)
+        for user_id, _, name in data.bots:
+            fake.add_user(user_id, f"{user_id.lower()}@bots.example", name, bot=True)
+    order = sorted(
+        (p.at, t, i)
+        for t, thread in enumerate(data.threads)
+        for i, p in enumerate(thread.posts)
+        if (since is None or p.at >= since) and (before is None or p.at < before)
+    )
+    parents = {} if parents is None else parents
+    saved = fake.now
+    for at, t, i in order:
+        post = data.threads[t].posts[i]
+        fake.now = at
+        text = f"{data.threads[t].kind} {t}.{i}"
+        msg = fake.add_message(channel_id, post.user, text, parents.get(t), **post.extra)
+        parents.setdefault(t, msg["ts"])
+    fake.now = saved
+    return parents
+
+
+# --- GitHub issues ------------------------------------------------------------------------------
+
+
+def seed_issues(fake, repos: list[str], count: int, start: datetime, customers: int) -> None:
+    """label_issues' backlog: `count` open issues a minute apart, no comments; 60% by known
+    customer logins, 30% by strangers (with a customer's email on their profile), 10% by the
+    team."""
+    for i in range(count):
+        repo = repos[i % len(repos)]
+        at = start + timedelta(minutes=i)
+        kind = i % 10
+        if kind < 6:
+            author, assoc = f"cust-{i % customers}", "NONE"
+        elif kind < 9:
+            author, assoc = f"stranger-{i % 300}", "NONE"
+            if author not in fake.users:
+                fake.add_user(author, email=f"dev@customer{i % customers}.example")
+        else:
+            author, assoc = "teammate", "MEMBER"
+        fake.add_issue(
+            repo, author, f"Issue {i}", "Something is wrong.", created_at=at, association=assoc
+        )
+
+
+@dataclass(frozen=True)
+class Issue:
+    repo: str
+    kind: str
+    author: str
+    association: str
+    created_at: datetime
+    comments: tuple[tuple[str, str, datetime], ...]  # (login, association, created_at)
+
+
+ISSUE_MIX = (  # percent of open issues
+    ("backlog", 56),  # quiet since before the window: never listed
+    ("waiting", 8),  # a customer's new issue, no comment yet
+    ("answered", 11),  # a customer's new issue, one of us commented
+    ("follow_up", 5),  # customer, us, customer: all in the window
+    ("bot_only", 3),  # only a bot commented
+    ("team_issue", 10),  # opened by a member, members comment
+    ("revived", 1),  # old: our reply long ago, the customer wrote again in the window
+    ("old_answered", 3),  # old: the customer wrote long ago, we replied in the window
+    ("old_follow_up", 3),  # old: us long ago, then customer and us in the window
+)
+ISSUE_BOT = "triage-helper[bot]"
+
+
+def support_issues(scale: Scale, repos: list[str], now: datetime, seed: int = 7) -> list[Issue]:
+    """`scale.issues` open issues over `repos` in the mix of ISSUE_MIX; authors as label_issues'
+    scenario has them (customers cust-N, strangers), members dev-N."""
+    rng = random.Random(seed)
+    start = now - WINDOW
+
+    def recent() -> datetime:
+        return now - timedelta(minutes=rng.randint(30, WINDOW_MINUTES - 24 * 60))
+
+    def old(days: int) -> datetime:
+        return start - timedelta(days=days, minutes=rng.randint(0, 600))
+
+    issues = []
+    for n, kind in enumerate(_kinds(ISSUE_MIX, scale.issues, rng)):
+        cust = f"cust-{n % 100}" if n % 3 else f"stranger-{n % 300}"
+        dev = f"dev-{rng.randrange(40)}"
+        t0 = recent()
+
+        def mins(k: int, t0: datetime = t0) -> datetime:
+            return t0 + timedelta(minutes=k)
+
+        author, assoc, created, comments = cust, "NONE", t0, []
+        if kind == "backlog":
+            created = old(rng.randint(20, 300))
+            comments = [(dev, "MEMBER", created + timedelta(days=1))] * rng.randint(0, 1)
+        elif kind == "answered":
+            comments = [(dev, "MEMBER", mins(rng.randint(5, 600)))]
+        elif kind == "follow_up":
+            comments = [(dev, "MEMBER", mins(60)), (cust, "NONE", mins(120))]
+        elif kind == "bot_only":
+            comments = [(ISSUE_BOT, "NONE", mins(1))]
+        elif kind == "team_issue":
+            author, assoc = dev, "MEMBER"
+            comments = [(f"dev-{rng.randrange(40)}", "MEMBER", mins(30))] * rng.randint(0, 2)
+        elif kind == "revived":
+            created = old(60)
+            comments = [(dev, "MEMBER", created + timedelta(days=1)), (cust, "NONE", t0)]
+        elif kind == "old_answered":
+            created = old(40)
+            comments = [(cust, "NONE", created + timedelta(days=1)), (dev, "MEMBER", t0)]
+        elif kind == "old_follow_up":
+            created = old(40)
+            comments = [(dev, "MEMBER", created + timedelta(days=1)), (cust, "NONE", t0),
+                        (dev, "MEMBER", t0 + timedelta(minutes=45))]  # fmt: skip
+        comments = [c for c in comments if c[2] < now]
+        issues.append(Issue(repos[n % len(repos)], kind, author, assoc, created, tuple(comments)))
+    return issues
+
+
+def seed_support_issues(fake, issues: list[Issue]) -> None:
+    """Issues and their comments into a GitHubFake, in time order (comment ids grow with time)."""
+    fake.add_user(ISSUE_BOT, type="Bot")
+    numbers = {}
+    for k, i in sorted(enumerate(issues), key=lambda x: x[1].created_at):
+        numbers[k] = fake.add_issue(
+            i.repo, i.author, f"{i.kind} {k}", "Help", created_at=i.created_at,
+            association=i.association,
+        )  # fmt: skip
+    said = sorted((c[2], k, j) for k, i in enumerate(issues) for j, c in enumerate(i.comments))
+    for at, k, j in said:
+        login, assoc, _ = issues[k].comments[j]
+        fake.add_comment(issues[k].repo, numbers[k], login, "...", at=at, association=assoc)
+
+
+# --- Papercups ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chat:
+    kind: str
+    customer: int  # index into Inbox.customers
+    messages: tuple[tuple[str, datetime, bool], ...]  # (author, at, private); author "customer",
+    # "bot" or an agent's email
+
+
+@dataclass
+class Inbox:
+    customers: list[tuple[str | None, str]]  # (email or None: an anonymous visitor, name)
+    agents: list[str]  # emails of the team members answering in Papercups
+    chats: list[Chat]
+
+
+PAPERCUPS_MIX = (
+    ("answered", 35),  # customer, agent
+    ("waiting", 25),  # customer only
+    ("follow_up", 15),  # customer, agent, customer
+    ("bot_greeting", 10),  # customer, the bot's greeting: still waiting
+    ("back_and_forth", 10),  # customer, agent, customer, agent
+    ("private_note", 5),  # customer, an agent's internal note: still waiting
+)
+
+
+def papercups_inbox(
+    scale: Scale, agents: list[str], now: datetime, seed: int = 7, customers: int = 700
+) -> Inbox:
+    """`scale.papercups_conversations` open conversations of `customers` customers (one in eight
+    anonymous), open for up to 30 days."""
+    rng = random.Random(seed)
+    people = [(None if i % 8 == 0 else _email(i, "user"), f"User {i}") for i in range(customers)]
+    chats = []
+    for kind in _kinds(PAPERCUPS_MIX, scale.papercups_conversations, rng):
+        agent = rng.choice(agents)
+        steps = {
+            "answered": ["customer", agent], "waiting": ["customer"],
+            "follow_up": ["customer", agent, "customer"], "bot_greeting": ["customer", "bot"],
+            "back_and_forth": ["customer", agent, "customer", agent],
+            "private_note": ["customer", agent],
+        }[kind]  # fmt: skip
+        at = now - timedelta(minutes=rng.randint(10 + 300 * len(steps), 30 * 24 * 60))
+        messages = []
+        for step in steps:
+            messages.append((step, at, kind == "private_note" and step == agent))
+            at += timedelta(minutes=rng.randint(1, 240))
+        chats.append(Chat(kind, rng.randrange(customers), tuple(messages)))
+    return Inbox(people, agents, chats)
+
+
+def seed_papercups(fake, inbox: Inbox, names: dict[str, str] | None = None) -> list[str]:
+    """Agents, customers and conversations into a PapercupsFake; the customers' ids."""
+    for email in inbox.agents:
+        fake.add_user(email, (names or {}).get(email, email.split("@")[0]))
+    ids = [fake.add_customer(email, name) for email, name in inbox.customers]
+    for chat in inbox.chats:
+        cid = fake.add_conversation(ids[chat.customer], chat.messages[0][1])
+        for author, at, private in chat.messages:
+            fake.add_message(cid, at, author, "...", private=private)
+    return ids
