@@ -13,9 +13,11 @@ from demo.world import SUPPORT_REPO, World
 from scripts import rotation
 from scripts.model import Rotation
 from scripts.problems import ConfigError
+from scripts.stale_digest import EVENT_TYPE as DIGEST
 
-# Placeholders in Run.args, filled in when run (and shown as these names).
-CONFIG, PR_CONFIG = "{config}", "{pr_config}"
+# Placeholders in Run.args, filled in when run (and shown as these names). SENTRY_CONFIG: the
+# rotation with a `sentry` section (the example's is commented out: the demo switches it on).
+CONFIG, PR_CONFIG, SENTRY_CONFIG = "{config}", "{pr_config}", "{sentry_config}"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Section:
 def sections(rot: Rotation, pr_number: int, has_pr: bool) -> list[Section]:
     """`pr_number`: the pull request in the GitHub fake; `has_pr`: its rotation.yaml was made."""
     pd, slack, gh = ("pagerduty",), ("slack",), ("github",)
+    stale = ("--config", SENTRY_CONFIG)
+    # Every source flag_stale may read: Papercups, the Slack channel, GitHub issues and Sentry.
+    sources = ("papercups", "slack", "github", "sentry", "customers")
     pr = ("--pr", str(pr_number), "--base", CONFIG, "--config", PR_CONFIG)
     team = next(iter(rot.teams))
     return [
@@ -90,11 +95,22 @@ def sections(rot: Rotation, pr_number: int, has_pr: bool) -> list[Section]:
             (Run("label_issues", (), ("github", "customers"), "dry run"),),
         ),
         Section(
+            "sync_customer_tiers: customer tiers in Papercups",
+            "Each Papercups customer's tier from the customer directory (by email domain), "
+            "written to its metadata (and as a tag, with a Papercups login): the plan.",
+            (Run("sync_customer_tiers", (), ("papercups", "customers"), "dry run"),),
+        ),
+        Section(
             "flag_stale: the digest of conversations waiting on us",
             "Conversations waiting on us (Papercups, the support channel, GitHub issues) by "
-            "tier and waiting time, counted in the hero's working hours.",
-            # Every source it may read: Papercups, and the Slack channel and GitHub issues too.
-            (Run("flag_stale", (), ("papercups", "slack", "github", "customers"), "dry run"),),
+            "tier and waiting time, counted in the hero's working hours, and the busiest new "
+            f"Sentry errors beside them ({SENTRY_CONFIG}: the `sentry` section on). The apply "
+            "posts the day's digest in the support channel and fills in the handoff's count.",
+            (
+                Run("flag_stale", stale, sources, "dry run"),
+                Run("flag_stale", (*stale, "--apply"), sources, tail=4),
+            ),
+            after=_digest,
         ),
         Section(
             "escalate: paging a team's secondary on-call",
@@ -135,6 +151,16 @@ def _slack(world: World) -> str:
     for group in slack.usergroups.values():
         lines.append(f"  @{group['handle']}: {', '.join(map(name, group['users'])) or 'nobody'}")
     return "\n".join(lines)
+
+
+def _digest(world: World) -> str:
+    """The digest as the support channel shows it (its plain-text fallback)."""
+    for channel, data in world.slack.channels.items():
+        for m in data["messages"]:
+            if (m.get("metadata") or {}).get("event_type") == DIGEST:
+                text = "\n".join("  " + line for line in m["text"].splitlines())
+                return f"Slack fake: the digest in {channel} now reads\n{text}"
+    return "Slack fake: no digest was posted."
 
 
 def pull_request_edit(rot: Rotation, config: Path, now: datetime) -> str | None:

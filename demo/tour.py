@@ -13,16 +13,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from demo import support
 from demo import world as worlds
-from demo.sections import CONFIG, PR_CONFIG, Run, Section, pull_request_edit, sections
+from demo.sections import (
+    CONFIG,
+    PR_CONFIG,
+    SENTRY_CONFIG,
+    Run,
+    Section,
+    pull_request_edit,
+    sections,
+)
 from demo.world import World
 from scripts import cli, rotation
+from scripts.model import Rotation
 from scripts.problems import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 16, 10, 0, tzinfo=UTC)  # a Wednesday in the example: a single-day swap
 RULE = "=" * 100
 PR_SHOWN = "pr/rotation.yaml"  # the PR's rotation.yaml, in a temporary folder
+SENTRY_SHOWN = "sentry/rotation.yaml"  # yours with its `sentry` section on, in the same folder
 _BLOCKS = re.compile(r"^(Message \(Block Kit JSON\)):\n\[\n.*?^\]$", re.M | re.S)
 
 
@@ -53,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"support-hero demo: every job against local fakes seeded from {config}")
     print(f"Now is {args.now.isoformat()}. No token is needed; no real service is contacted.")
     with ExitStack() as stack:
-        world = worlds.start(stack, rot, _in_repo(args.customers), args.now, args.latency)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="support-hero-demo-")))
-        paths = {CONFIG: config, PR_CONFIG: str(tmp / "rotation.yaml")}
+        paths = {CONFIG: config, PR_CONFIG: str(tmp / "rotation.yaml"), SENTRY_CONFIG: config}
+        sentry_rot = rot if "sentry" in rot.settings else sentry_config(config, tmp, paths)
+        customers = _in_repo(args.customers)
+        world = worlds.start(stack, rot, customers, args.now, args.latency, sentry_rot)
         edited = pull_request_edit(rot, ROOT / config, args.now)
         if edited:
             Path(paths[PR_CONFIG]).write_text(edited, encoding="utf-8")
@@ -64,9 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     return summary(results, violations)
 
 
+def sentry_config(config: str, tmp: Path, paths: dict[str, str]) -> Rotation:
+    """Your rotation with a `sentry` section, written for flag_stale (in `paths`); loaded."""
+    path = tmp / "sentry" / "rotation.yaml"
+    path.parent.mkdir()
+    path.write_text(support.with_sentry((ROOT / config).read_text(encoding="utf-8")), "utf-8")
+    paths[SENTRY_CONFIG] = str(path)
+    return rotation.load(path)[0]
+
+
 def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list[Result]:
     results = []
+    own = paths.get(SENTRY_CONFIG, paths[CONFIG]) == paths[CONFIG]
     shown = {CONFIG: paths[CONFIG], PR_CONFIG: PR_SHOWN}
+    shown[SENTRY_CONFIG] = paths[CONFIG] if own else SENTRY_SHOWN
     for section in todo:
         print(f"\n{RULE}\n{section.title}\n{RULE}\n{_fill(section.intro, shown)}")
         if section.needs and (why := _unimportable(section.needs)):
@@ -78,6 +102,8 @@ def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list
             if names := sorted(set(world.env(*run.services)) - set(world.env())):
                 print(f"  (env set by the demo: {', '.join(names)})")
             code, output = run_job(run, paths, world, args.now)
+            for key in (PR_CONFIG, SENTRY_CONFIG):  # temporary files by the names shown
+                output = output.replace(paths.get(key) or key, shown[key])
             print("\n" + trimmed(output, run.tail, args.verbose))
             wrong = "" if code == run.expect else f" (expected {run.expect})"
             print(f"[{run.job} exited {code}]{wrong}")
@@ -129,7 +155,7 @@ def summary(results: list[Result], violations: list[str]) -> int:
         state = "skipped" if r.code is None else f"exit {r.code}"
         wrong = r.code not in (None, r.run.expect)
         caption = r.run.caption or ("--apply" if "--apply" in r.run.args else "")
-        print(f"  {r.run.job:<15} {caption:<22} {state}" + (" (wrong)" if wrong else ""))
+        print(f"  {r.run.job:<20} {caption:<22} {state}" + (" (wrong)" if wrong else ""))
     for v in violations:
         print(f"  spec violation: {v}")
     ok = not violations and all(r.code in (None, r.run.expect) for r in results)

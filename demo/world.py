@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from demo import support
 from scripts import tiers
 from scripts.model import Rotation
 from tests.fakes.base import FakeService, fake_env
@@ -14,9 +15,10 @@ from tests.fakes.github import GitHubFake
 from tests.fakes.pagerduty import PagerDutyFake
 from tests.fakes.pagerduty_events import PagerDutyEventsFake
 from tests.fakes.papercups import PapercupsFake
+from tests.fakes.sentry import SentryFake
 from tests.fakes.slack import SlackFake
 
-_FAKES = ("pagerduty", "events", "slack", "github", "papercups")
+_FAKES = ("pagerduty", "events", "slack", "github", "papercups", "sentry")
 SUPPORT_REPO = "kestrel-example/support"  # fictional: where rotation.yaml's pull requests live
 # What a job could pick up from the shell running the demo: a real token, URL or directory.
 _ENV_SUFFIXES = ("_TOKEN", "_API_URL", "_EVENTS_URL")
@@ -36,6 +38,7 @@ class World:
     slack: SlackFake
     github: GitHubFake
     papercups: PapercupsFake
+    sentry: SentryFake
     customers: str  # the customer directory's path
     pr: int = 0
 
@@ -59,14 +62,23 @@ class World:
         return env
 
 
-def start(stack: ExitStack, rot: Rotation, customers: str, now: datetime, latency: float) -> World:
-    """Every fake started (stopped when `stack` closes) and seeded as a new organisation's."""
+def start(
+    stack: ExitStack,
+    rot: Rotation,
+    customers: str,
+    now: datetime,
+    latency: float,
+    sentry_rot: Rotation | None = None,
+) -> World:
+    """Every fake started (stopped when `stack` closes) and seeded as a new organisation's;
+    Sentry from `sentry_rot`'s `sentry` section (default: `rot`'s)."""
     world = World(
         PagerDutyFake(clock=now),
         PagerDutyEventsFake(clock=now),
         SlackFake(),
         GitHubFake(clock=now - timedelta(hours=3)),  # the issues were opened this morning
         PapercupsFake(clock=now),
+        SentryFake(clock=now),
         customers,
     )
     for fake in world.fakes:
@@ -76,14 +88,18 @@ def start(stack: ExitStack, rot: Rotation, customers: str, now: datetime, latenc
     world.pagerduty.seed_from_rotation(rot, layer="hand-made")
     world.events.seed_from_rotation(rot)
     world.slack.now = now
-    world.slack.seed_from_rotation(rot)
+    ids = world.slack.seed_from_rotation(rot)
+    support.seed_slack(world.slack, rot, ids, now)
     world.github.seed_from_rotation(rot, tiers.load_directory({tiers.ENV_PATH: customers}))
     world.github.add_repo(SUPPORT_REPO)
     author = next((p.github for p in rot.people.values() if p.github), "octocat")
     title = "Swap two hero weeks"
     world.pr = world.github.add_issue(SUPPORT_REPO, author, title, pull_request=True)
     world.github.clock = now
+    support.seed_github(world.github, rot, now)
     world.papercups.seed_from_rotation(rot, now)
+    support.seed_papercups(world.papercups)
+    world.sentry.seed_from_rotation(sentry_rot or rot, now)
     for fake in world.fakes:
         fake.latency = latency
     return world

@@ -3,12 +3,13 @@
 import contextlib
 import io
 import os
+import re
 
 import pytest
 
-from demo import sections, tour, world
+from demo import sections, support, tour, world
 from scripts import rotation
-from tests.fakes import github, papercups, slack
+from tests.fakes import github, papercups, sentry, slack
 
 JOBS = [
     "check_rotation",
@@ -16,6 +17,7 @@ JOBS = [
     "sync_pagerduty",
     "post_handoff",
     "label_issues",
+    "sync_customer_tiers",
     "flag_stale",
     "escalate",
 ]
@@ -58,6 +60,7 @@ def test_what_each_job_would_do_is_shown(demo_run):
     assert after_apply.index("No changes: everything already matches.") < 400  # sync_pagerduty
     assert "Support Hero handoff" in out and "@support-hero: " in out  # post_handoff
     assert "-> tier: focus" in out  # label_issues
+    assert "Mode: metadata only" in out and "tier: focus (was: none)" in out  # sync_customer_tiers
     assert "Support conversations waiting on us" in out  # flag_stale
     assert "Escalation (dry run)" in out  # escalate
     assert "Block Kit JSON): left out" in out
@@ -66,6 +69,7 @@ def test_what_each_job_would_do_is_shown(demo_run):
 def test_no_token_is_shown_and_none_is_left_in_the_environment(demo_run):
     _, out = demo_run
     secrets = [github.TOKEN, slack.TOKEN, papercups.DEFAULT_KEY, "fake-pagerduty-token"]
+    secrets.append(sentry.DEFAULT_TOKEN)
     secrets.append("ghp_real-looking-token-from-the-shell")
     assert not [s for s in secrets if s in out]
     assert not [k for k, v in os.environ.items() if v in secrets]
@@ -92,6 +96,38 @@ def test_block_kit_json_is_left_out_unless_verbose():
     assert tour.trimmed(output, None, True) == output.rstrip()
 
 
+def test_the_digest_posted_shows_every_source_beside_the_sentry_errors(demo_run):
+    _, out = demo_run
+    posted = out.split("Slack fake: the digest in C0SUPPORT1 now reads\n", 1)[1].split("\n\n")[0]
+    every = r"Sources: Papercups: \d+ open read · Slack: 3 open read · GitHub: \d+ open read · "
+    assert re.search(every + "Sentry: 4 new unassigned read", posted)  # none failed
+    # the support channel's threads: the Focus customer waits, the follow-up is marked
+    assert "🟠 *Focus* · Slack · <" in posted and "Rita Globex (rita@globex.example)>" in posted
+    assert "Peter Initech (peter@initech.example)> · waiting 1h 30m · follow-up" in posted
+    assert "Art Vandelay" not in posted  # answered
+    sentry_lines = posted.split("*Sentry errors* · ", 1)[1].splitlines()
+    assert "|4 new unassigned> since the handoff" in sentry_lines[0]
+    assert len([x for x in sentry_lines if x.startswith("  • <https://kestrel.sentry.io/")]) == 4
+    assert "/tmp/" not in out  # temporary files by the names the demo shows
+    assert "post    stale digest: 0 very late, 3 late in total" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "with_sentry"),
+    [
+        (  # commented out, as in the example: switched on, on the same lines
+            "a: 1\n# sentry:   # optional\n#   organization: acme  # slug\n#   projects: [web]\n"
+            "# a comment\nb: 2\n",
+            "a: 1\nsentry:   # optional\n  organization: acme  # slug\n  projects: [web]\n"
+            "# a comment\nb: 2\n",
+        ),
+        ("a: 1\n", "a: 1\n\n" + support.DEFAULT_SENTRY),  # none: a small one added
+    ],
+)
+def test_the_demo_switches_a_sentry_section_on(config, with_sentry):
+    assert support.with_sentry(config) == with_sentry
+
+
 def test_a_job_that_has_not_landed_is_skipped_with_a_note(capsys):
     section = sections.Section("x: later", "", (sections.Run("x"),), needs="scripts.not_landed")
     paths = {sections.CONFIG: "rotation.yaml", sections.PR_CONFIG: "pr.yaml"}
@@ -114,6 +150,6 @@ def test_a_job_gets_nothing_secret_from_the_shell(monkeypatch):
     shell |= {"CUSTOMERS_YAML": "customers: []", "PAGERDUTY_ROUTING_KEYS": "{}", "HOME": "/h"}
     for name, value in shell.items():
         monkeypatch.setenv(name, value)
-    env = world.World(None, None, None, None, None, "customers.yaml").env("customers")
+    env = world.World(None, None, None, None, None, None, "customers.yaml").env("customers")
     assert env["HOME"] == "/h" and env["CUSTOMERS_FILE"] == "customers.yaml"
     assert not (set(shell) - {"HOME"}) & set(env)
