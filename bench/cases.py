@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import Run, measure, run_job
-from bench.scenario import SINCE, Scenario
+from bench.scenario import SINCE, Scenario, seed_issues
 from scripts import rotation, schedule
 from scripts.pagerduty_plan import synced
 from tests.fakes.base import fake_env
@@ -189,25 +189,6 @@ def _directory(workdir: Path, customers: int) -> Path:
     return path
 
 
-def _seed_issues(fake, repos: list[str], count: int, start: datetime, customers: int) -> None:
-    """`count` open issues: 60% by known customer logins, 30% by strangers, 10% by the team."""
-    for i in range(count):
-        repo = repos[i % len(repos)]
-        at = start + timedelta(minutes=i)
-        kind = i % 10
-        if kind < 6:
-            author, assoc = f"cust-{i % customers}", "NONE"
-        elif kind < 9:
-            author, assoc = f"stranger-{i % 300}", "NONE"
-            if author not in fake.users:
-                fake.add_user(author, email=f"dev@customer{i % customers}.example")
-        else:
-            author, assoc = "teammate", "MEMBER"
-        fake.add_issue(
-            repo, author, f"Issue {i}", "Something is wrong.", created_at=at, association=assoc
-        )
-
-
 def label_issues(scenario: Scenario, latency: float, workdir: Path) -> list[Run]:
     repos = [f"bench-org/repo-{r}" for r in range(scenario.scale.repos)]
     customers = 100
@@ -226,7 +207,7 @@ def label_issues(scenario: Scenario, latency: float, workdir: Path) -> list[Run]
         for repo in repos:
             fake.add_repo(repo)
         fake.rate_limit = 10**9  # the benchmark measures use; it does not hit the limit here
-        _seed_issues(fake, repos, scenario.scale.issues, NOW - timedelta(days=30), customers)
+        seed_issues(fake, repos, scenario.scale.issues, NOW - timedelta(days=30), customers)
         fake.clock = NOW
         env = fake_env(fake) | {"CUSTOMERS_FILE": str(directory)}
         args = ["--config", str(config), "--now", NOW.isoformat(), "--apply"]

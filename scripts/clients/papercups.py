@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from scripts.clients.http import retrying_session
 
 DEFAULT_URL = "https://app.papercups.io"
 PAGE = 50  # the most Papercups answers a page, for conversations and customers alike
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class PapercupsError(Exception):
@@ -144,28 +143,6 @@ def _conversation(raw: Mapping) -> Conversation:
     )
 
 
-def session(retries: int = 3, backoff: float = 0.25, max_wait: int = 30) -> requests.Session:
-    """A Session retrying 429 and 5xx at most `retries` times, honouring Retry-After up to max_wait.
-
-    POST is retried too: the POSTs used are a login, attaching a tag (idempotent) and creating a
-    tag (a repeat is refused with 422 as a duplicate name, never doubled).
-    """
-    retry = Retry(
-        total=retries,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "PUT", "DELETE", "POST"}),
-        backoff_factor=backoff,  # 0, 2*backoff, 4*backoff ... between consecutive failures
-        backoff_max=max_wait,
-        respect_retry_after_header=True,
-        retry_after_max=max_wait,  # a longer Retry-After is cut to this: the run stays bounded
-        raise_on_status=False,  # the last answer comes back, for a readable error
-    )
-    s = requests.Session()
-    s.mount("https://", HTTPAdapter(max_retries=retry))
-    s.mount("http://", HTTPAdapter(max_retries=retry))
-    return s
-
-
 class Papercups:
     """The Papercups endpoints the jobs use; PAPERCUPS_API_URL overrides the base URL."""
 
@@ -180,7 +157,11 @@ class Papercups:
         timeout: float = 30.0,
     ):
         self.url = (base_url or os.environ.get("PAPERCUPS_API_URL") or DEFAULT_URL).rstrip("/")
-        self.http = session(retries, backoff, max_wait)
+        # POST too: the POSTs used are a login, attaching a tag (idempotent) and creating a tag
+        # (a repeat is refused with 422 as a duplicate name, never doubled).
+        self.http = retrying_session(
+            retries, backoff, max_wait, frozenset({"GET", "PUT", "DELETE", "POST"})
+        )
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self._session_token: str | None = None

@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from scripts.clients.http import retrying_session
 
 DEFAULT_URL = "https://sentry.io/api/0"
 API_PATH = "/api/0"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 20  # per project and run: 2000 issues at Sentry's 100 a page
 
 
@@ -96,25 +95,6 @@ def _issue(raw: Mapping) -> Issue:
     )
 
 
-def session(retries: int = 3, backoff: float = 0.25, max_wait: int = 30) -> requests.Session:
-    """A Session retrying 429, 5xx and connection errors at most `retries` times (GET only),
-    honouring Retry-After up to max_wait seconds, so one run's wait stays bounded."""
-    retry = Retry(
-        total=retries,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET"}),
-        backoff_factor=backoff,  # 0, 2*backoff, 4*backoff ... between consecutive failures
-        backoff_max=max_wait,
-        respect_retry_after_header=True,
-        retry_after_max=max_wait,  # a longer Retry-After is cut to this
-        raise_on_status=False,  # the last answer comes back, for a readable error
-    )
-    s = requests.Session()
-    s.mount("https://", HTTPAdapter(max_retries=retry))
-    s.mount("http://", HTTPAdapter(max_retries=retry))
-    return s
-
-
 class Sentry:
     """The Sentry endpoint the jobs use; SENTRY_API_URL overrides the base URL."""
 
@@ -129,7 +109,7 @@ class Sentry:
         timeout: float = 30.0,
     ):
         self.url = api_url(base_url)
-        self.http = session(retries, backoff, max_wait)
+        self.http = retrying_session(retries, backoff, max_wait)
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
 
