@@ -13,9 +13,7 @@ specs/github-rest.json (one hand-written addition below). Outside pytest (the de
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 from werkzeug.wrappers import Response
 
-from tests.fakes.base import Call, FakeService, _encode, fake_env, route
+from tests.fakes.base import Call, FakeService, _encode, route
 
 TOKEN = "ghp_fakeSupportHeroToken000000000000000"
 VIEWER = "support-hero-bot"  # whose token it is: not a member of any customer organisation
@@ -556,31 +554,3 @@ def github_fake():
     """A started GitHubFake; the test fails if any traffic broke the spec."""
     with GitHubFake() as fake:
         yield fake
-
-
-def main(argv=None) -> int:
-    """Serve a fake seeded from a rotation file (and a customer directory) until interrupted."""
-    from scripts import rotation, tiers
-
-    args = argparse.ArgumentParser(description=main.__doc__)
-    args.add_argument("--config", default="rotation.yaml")
-    args.add_argument("--customers", default="customers.example.yaml")
-    opts = args.parse_args(argv)
-    rot, _ = rotation.load(opts.config)
-    directory = tiers.load_directory({tiers.ENV_PATH: opts.customers})
-    fake = GitHubFake()
-    fake.seed_from_rotation(rot, directory)
-    fake.start()
-    for name, value in fake_env(fake).items():
-        print(f"export {name}={value}")
-    try:
-        threading.Event().wait()  # until Ctrl-C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
