@@ -9,7 +9,7 @@ overlapping overrides the one created last wins. Layer restrictions are stored, 
 The fake keeps its own clock (`clock`, default real time) and records in `history_rewrites` every
 write that changes the final schedule before that clock (tests assert it stays empty).
 
-Run it by hand (the demo): `python -m tests.fakes.pagerduty --config rotation.yaml`.
+Run it by hand: `python -m tests.fakes.serve pagerduty --config rotation.yaml`.
 """
 
 from __future__ import annotations

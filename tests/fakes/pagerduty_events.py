@@ -5,7 +5,7 @@ added to that incident (its `events` grow) instead of opening another; after a r
 dedup_key opens a new one. Traffic is checked against specs/pagerduty-events-v2.json.
 
 Run it by hand (the demo), a routing key per team of a rotation file:
-`python -m tests.fakes.pagerduty_events --config rotation.yaml`.
+`python -m tests.fakes.serve pagerduty-events --config rotation.yaml`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Validated against tests/fakes/papercups-openapi.json (transcribed from specs/papercups-api.md).
 Seed it from plain data (`seed`), from a rotation (`seed_from_rotation`, for the demo), or with
-the `add_*` helpers; serve it outside pytest with `python -m tests.fakes.papercups`.
+the `add_*` helpers; serve it outside pytest with `python -m tests.fakes.serve papercups`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Unresolved (and resolved) issues per project with firstSeen, count, 24 hourly ev
 assignedTo and permalink; 100 a page with Sentry's Link-header cursors; the search subset the
 jobs send (`is:unresolved|resolved|assigned|unassigned`, `firstSeen:>=|>ISO`; anything else is a
 violation). Seed with `add_project`/`add_issue` or `seed_from_rotation`; serve it outside pytest
-with `python -m tests.fakes.sentry`.
+with `python -m tests.fakes.serve sentry`.
 """
 
 from __future__ import annotations
