@@ -9,6 +9,17 @@ from urllib3.util.retry import Retry
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
+class ServiceError(Exception):
+    """A request failed (after retries); says which request and why, never the credentials."""
+
+    service = "The service"  # each adapter's subclass names its own
+
+    def __init__(self, what: str, status: int | None, message: str):
+        code = f"HTTP {status}" if status else "no answer"
+        super().__init__(f"{self.service} {what}: {code}: {message}")
+        self.what, self.status, self.message = what, status, message
+
+
 def retrying_session(
     retries: int = 3,
     backoff: float = 0.25,

@@ -10,19 +10,16 @@ from typing import Any
 
 import requests
 
-from scripts.clients.http import retrying_session
+from scripts.clients.http import ServiceError, retrying_session
 
 DEFAULT_URL = "https://app.papercups.io"
 PAGE = 50  # the most Papercups answers a page, for conversations and customers alike
 
 
-class PapercupsError(Exception):
-    """A request failed (after retries); says which request and why, never the credentials."""
+class PapercupsError(ServiceError):
+    """A Papercups request failed (after retries); never carries the credentials."""
 
-    def __init__(self, what: str, status: int | None, message: str):
-        code = f"HTTP {status}" if status else "no answer"
-        super().__init__(f"Papercups {what}: {code}: {message}")
-        self.what, self.status, self.message = what, status, message
+    service = "Papercups"
 
 
 @dataclass(frozen=True)

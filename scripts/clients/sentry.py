@@ -10,20 +10,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scripts.clients.http import retrying_session
+from scripts.clients.http import ServiceError, retrying_session
 
 DEFAULT_URL = "https://sentry.io/api/0"
 API_PATH = "/api/0"
 MAX_PAGES = 20  # per project and run: 2000 issues at Sentry's 100 a page
 
 
-class SentryError(Exception):
-    """A request failed (after retries); says which request and why, never the token."""
+class SentryError(ServiceError):
+    """A Sentry request failed (after retries); never carries the credentials."""
 
-    def __init__(self, what: str, status: int | None, message: str):
-        code = f"HTTP {status}" if status else "no answer"
-        super().__init__(f"Sentry {what}: {code}: {message}")
-        self.what, self.status, self.message = what, status, message
+    service = "Sentry"
 
 
 @dataclass(frozen=True)
