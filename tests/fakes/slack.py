@@ -112,86 +112,53 @@ _CURSOR = {"type": "object", "properties": {"next_cursor": {"type": "string"}}}
 # The file has 18 methods; of those the jobs use, conversations.open and usergroups.create are
 # absent (so are usergroups.update/enable/disable, unused): written by hand from
 # docs.slack.dev/reference/methods/conversations.open and .../usergroups.create.
-CONVERSATIONS_OPEN = {
-    "post": {
-        "description": "Hand-written: absent from specs/slack-web.json.",
-        "parameters": [
-            _form("channel"),
-            _form("return_im", "boolean"),
-            _form("users"),
-            _form("prevent_creation", "boolean"),
-        ],
-        "responses": {
-            "200": {
-                "description": "ok",
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["ok", "channel"],
-                    "properties": {
-                        "ok": {"$ref": "#/definitions/defs_ok_true"},
-                        "no_op": {"type": "boolean"},
-                        "already_open": {"type": "boolean"},
-                        "channel": {
-                            "type": "object",
-                            "required": ["id"],
-                            "properties": {"id": {"$ref": "#/definitions/defs_dm_id"}},
-                        },
+
+
+def _hand_written(parameters: list, required: str, result: dict, errors: tuple) -> dict:
+    """A POST method absent from the file: its form arguments, ok answer and error codes."""
+    ok = {"ok": {"$ref": "#/definitions/defs_ok_true"}, **result}
+    return {
+        "post": {
+            "description": "Hand-written: absent from specs/slack-web.json.",
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["ok", required],
+                        "properties": ok,
                     },
                 },
+                "default": {"description": "error", "schema": _error_schema(*errors)},
             },
-            "default": {
-                "description": "error",
-                "schema": _error_schema(
-                    "user_not_found",
-                    "user_not_visible",
-                    "user_disabled",
-                    "users_list_not_supplied",
-                    "not_enough_users",
-                    "too_many_users",
-                    "channel_not_found",
-                ),
-            },
-        },
+        }
     }
-}
-USERGROUPS_CREATE = {
-    "post": {
-        "description": "Hand-written: absent from specs/slack-web.json.",
-        "parameters": [
-            _form("name", required=True),
-            _form("handle"),
-            _form("description"),
-            _form("channels"),
-            _form("include_count", "boolean"),
-            _form("team_id"),
-        ],
-        "responses": {
-            "200": {
-                "description": "ok",
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["ok", "usergroup"],
-                    "properties": {
-                        "ok": {"$ref": "#/definitions/defs_ok_true"},
-                        "usergroup": {"$ref": "#/definitions/objs_subteam"},
-                    },
-                },
-            },
-            "default": {
-                "description": "error",
-                "schema": _error_schema(
-                    "permission_denied",
-                    "name_already_exists",
-                    "handle_already_exists",
-                    "missing_subteam_name",
-                    "paid_teams_only",
-                ),
-            },
-        },
-    }
-}
+
+
+CONVERSATIONS_OPEN = _hand_written(
+    [_form("channel"), _form("return_im", "boolean"), _form("users"),
+     _form("prevent_creation", "boolean")],
+    "channel",
+    {
+        "no_op": {"type": "boolean"},
+        "already_open": {"type": "boolean"},
+        "channel": {"type": "object", "required": ["id"],
+                    "properties": {"id": {"$ref": "#/definitions/defs_dm_id"}}},
+    },
+    ("user_not_found", "user_not_visible", "user_disabled", "users_list_not_supplied",
+     "not_enough_users", "too_many_users", "channel_not_found"),
+)  # fmt: skip
+USERGROUPS_CREATE = _hand_written(
+    [_form("name", required=True), _form("handle"), _form("description"), _form("channels"),
+     _form("include_count", "boolean"), _form("team_id")],
+    "usergroup",
+    {"usergroup": {"$ref": "#/definitions/objs_subteam"}},
+    ("permission_denied", "name_already_exists", "handle_already_exists",
+     "missing_subteam_name", "paid_teams_only"),
+)  # fmt: skip
+
 
 SPEC_PATCHES = (
     _plus(("paths", "/chat.postMessage", "post", "parameters"), [_form("metadata")]),
