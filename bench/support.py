@@ -228,7 +228,7 @@ def escalate(sc: scenario.Scenario, latency: float, workdir: Path) -> list[Run]:
             s = _top_level_since(slack, shift)
             pages = 1 if found else math.ceil(s / SLACK_PAGE)
             formula = (
-                f"reads: PagerDuty /oncalls + the user; Slack users.lookupByEmail + "
+                f"reads: PagerDuty final schedule + the user; Slack users.lookupByEmail + "
                 f"conversations.history of this shift, ceil({s} messages/{SLACK_PAGE}), or 1 page "
                 "when the earlier message is there (newest first); writes: 1 event + 1 post, "
                 "none once posted"

@@ -70,7 +70,7 @@ def run(args) -> int:
         cli.token(SLACK_TOKEN, needed=True)  # exits 2 naming it: all or nothing is sent
     pd = _pagerduty(setup.token)
     try:
-        who = find_secondary(pd, rot, req.team, now, notes, asked=args.now)
+        who = find_secondary(pd, rot, req.team, now, notes)
         if how.kind == "rest" and not who.pagerduty_id:
             who = with_pagerduty_id(pd, rot, who)
     except PagerDutyError as exc:
@@ -154,15 +154,13 @@ def _actions_run() -> tuple[str | None, str | None]:
 # --- observe (read only) -----------------------------------------------------------------------
 
 
-def find_secondary(pd, rot: Rotation, team: str, now, notes, asked=None) -> Secondary:
-    """PagerDuty's on-call for the team's schedule; else rotation.yaml's, saying why.
-
-    PagerDuty is asked about `asked` (--now) if given, else about its own now (the default).
-    """
+def find_secondary(pd, rot: Rotation, team: str, now, notes) -> Secondary:
+    """Who holds the team's PagerDuty schedule at `now` (its final schedule); else rotation.yaml's,
+    saying why. Not `/oncalls`: it is empty for a schedule that no escalation policy uses."""
     sid = rot.teams[team].pagerduty_schedule
     if pd and sid:
         try:
-            row = escalation.pick_on_call(pd.on_call(sid, asked))
+            row = pd.holder(sid, now)
             if row is None:
                 raise cli.UsageError(f"{escalation.nobody(rot, team, now, sid)}; nothing was sent")
             return escalation.from_pagerduty(rot, row, pd.user(row.user_id).email, sid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import get_close_matches
@@ -121,7 +121,7 @@ class Secondary:
     email: str | None
     handle: str | None = None
     pagerduty_id: str | None = None
-    source: str = "rotation.yaml"  # or "PagerDuty schedule <id>"
+    source: str = "rotation.yaml"  # or "PagerDuty schedule <id> (final schedule)"
     start: datetime | None = None
     end: datetime | None = None
     line: int = 0  # the rotation.yaml line that puts them on (from the engine)
@@ -132,17 +132,10 @@ class OnCallRow(Protocol):
     user_name: str
     start: datetime | None
     end: datetime | None
-    escalation_level: int | None
-
-
-def pick_on_call(rows: Iterable[OnCallRow]) -> OnCallRow | None:
-    """The schedule's on-call now: a row per escalation policy using it; the lowest level wins."""
-    rows = [r for r in rows if r.user_id]
-    return min(rows, key=lambda r: r.escalation_level or 1) if rows else None
 
 
 def from_pagerduty(rot: Rotation, row: OnCallRow, email: str | None, schedule_id: str) -> Secondary:
-    """The on-call PagerDuty names, matched by email to a person of rotation.yaml if one is."""
+    """Who holds the schedule in PagerDuty, matched by email to a person of rotation.yaml."""
     person = next(
         (p for p in rot.people.values() if email and p.email.lower() == email.lower()), None
     )
@@ -151,7 +144,7 @@ def from_pagerduty(rot: Rotation, row: OnCallRow, email: str | None, schedule_id
         email or (person.email if person else None),
         person.handle if person else None,
         row.user_id,
-        f"PagerDuty schedule {schedule_id}",
+        f"PagerDuty schedule {schedule_id} (final schedule)",
         row.start,
         row.end,
     )

@@ -43,7 +43,7 @@ class Override:
 
 @dataclass(frozen=True)
 class Schedule:
-    """One PagerDuty schedule as observed: layers in API order (later wins) and overrides."""
+    """One PagerDuty schedule as observed: layers lowest priority first (later wins), overrides."""
 
     id: str
     name: str
@@ -246,10 +246,14 @@ def plan(
 def layer_change(
     rot: Rotation, want: Wanted, sched: Schedule, user_ids: Mapping[str, str], timezone_line: int
 ) -> Change | None:
-    """One schedule update that leaves a single winning layer equal to the rotation, or None.
+    """One schedule update after which the winning layer from `layer_start` on is the rotation.
 
-    Layers are never rewritten in the past: the old ones end where the new one starts (at the
-    `since` handoff, or now when that is past); one that has not started by then is dropped.
+    Layers are never rewritten in the past and never removed (PagerDuty keeps a layer a PUT
+    leaves out): the highest layer that already is the rotation is kept and every layer above it
+    ends at `layer_start` (the `since` handoff, or now when that is past). Where none is, or a
+    layer above it only starts later (it cannot be ended before it starts), a new layer goes on
+    top (the layer created last wins) and the others end there; one that starts later stays,
+    hidden below it.
     """
     new = Layer(
         want.layer_start,
@@ -258,15 +262,14 @@ def layer_change(
         tuple(user_ids[p] for p in want.people),
         name=f"rotation.yaml since {rot.cycle(want.key).since}",
     )
-    layers = list(sched.layers)
+    layers, at = list(sched.layers), want.layer_start
     keep = next(
         (i for i in reversed(range(len(layers))) if _same_rotation(rot, layers[i], new)), None
     )
-    at = want.layer_start
-    if keep is None:
-        result = [e for e in (_end_at(x, at) for x in layers) if e] + [new]
+    if keep is not None and all(_can_end(x, at) for x in layers[keep + 1 :]):
+        result = layers[: keep + 1] + [_end_at(x, at) for x in layers[keep + 1 :]]
     else:
-        result = layers[: keep + 1] + [e for e in (_end_at(x, at) for x in layers[keep + 1 :]) if e]
+        keep, result = None, [_end_at(x, at) for x in layers] + [new]
     zone_ok = sched.time_zone == rot.timezone
     if zone_ok and result == layers:
         return None
@@ -306,12 +309,15 @@ def layer_user(rot: Rotation, layer: Layer, instant: datetime) -> str:
     return layer.user_ids[turn % len(layer.user_ids)]
 
 
-def _end_at(layer: Layer, at: datetime) -> Layer | None:
-    """The layer ended at `at`; None (dropped) if it would only start then or later."""
-    if layer.end is not None and layer.end <= at:
+def _can_end(layer: Layer, at: datetime) -> bool:
+    """Whether the layer can be out of the way from `at`: ended by then, or started before."""
+    return (layer.end is not None and layer.end <= at) or layer.start < at
+
+
+def _end_at(layer: Layer, at: datetime) -> Layer:
+    """The layer ended at `at`; unchanged if it ends by then or only starts then or later."""
+    if not _can_end(layer, at) or (layer.end is not None and layer.end <= at):
         return layer
-    if layer.start >= at:
-        return None
     return replace(layer, end=at)
 
 
@@ -320,14 +326,14 @@ def _layer_edits(rot, before: list[Layer], after: list[Layer], new, want: Wanted
     kept = {x.id: x for x in after if x.id}
     for old in before:
         label = old.name or old.id or "layer"
-        if old.id not in kept:
-            edits.append(f"drop {label} (not started by {local(rot, want.layer_start)})")
-        elif kept[old.id] != old:
+        if kept.get(old.id, old) != old:
             edits.append(f"end {label} at {local(rot, kept[old.id].end)}")
+        elif new is not None and not _can_end(old, want.layer_start):
+            edits.append(f"{label} starts later: left below the new layer")
     if new is not None:
         edits.append(
-            f"new layer from {local(rot, new.start)}: {', '.join(want.people)}, weekly turns "
-            f"from {local(rot, want.rotation_virtual_start)} {rot.timezone}"
+            f"new layer on top from {local(rot, new.start)}: {', '.join(want.people)}, weekly "
+            f"turns from {local(rot, want.rotation_virtual_start)} {rot.timezone}"
         )
     return edits
 

@@ -108,7 +108,9 @@ def permalink(ts: str, channel: str = CHANNEL) -> str:
 
 
 def test_pages_pagerdutys_on_call_once_and_says_so_in_the_channel(world, capsys):
-    # PagerDuty knows better than rotation.yaml (bob): carol covers today
+    # PagerDuty knows better than rotation.yaml (bob): carol covers today. The schedule is in
+    # no escalation policy, so /oncalls would be empty: its final schedule says who holds it.
+    assert not world.pd.schedules["PCORE01"].escalation_policy and not world.pd.escalation_policies
     world.pd.add_override(
         "PCORE01", "carol@example.com", NOW - timedelta(hours=3), NOW + timedelta(days=1)
     )
@@ -126,8 +128,10 @@ def test_pages_pagerdutys_on_call_once_and_says_so_in_the_channel(world, capsys)
     assert msg["metadata"]["event_payload"] == {"dedup_key": incident["dedup_key"], "team": "core"}
     assert f"secondary on-call:* <@{world.ids['carol']}>" in msg["text"]
     assert f"<{link}|the conversation>" in msg["text"]
-    assert "from PagerDuty schedule PCORE01" in out and "Paged: PagerDuty accepted" in out
-    # PagerDuty: on-calls, the user (for the email); one event; Slack: lookup, history; one post
+    assert "from PagerDuty schedule PCORE01 (final schedule)" in out
+    assert "Paged: PagerDuty accepted" in out and world.pd.count("GET", "/oncalls") == 0
+    # PagerDuty: the final schedule, the user (for the email); one event; Slack: lookup, history;
+    # one post
     assert world.requests() == (2, 1, 3) and world.writes() == (0, 1, 1)
 
     world.reset_counts()
@@ -240,7 +244,7 @@ def test_without_a_pagerduty_token_the_routing_key_pages_rotation_yamls_secondar
 
 
 def test_pagerduty_unreadable_falls_back_to_rotation_yaml(world, capsys):
-    world.pd.inject("GET", "/oncalls", 500, times=10, headers={"Retry-After": "0"})
+    world.pd.inject("GET", "/schedules/{id}", 500, times=10, headers={"Retry-After": "0"})
     code, out, _ = run(capsys, world, *CORE, "--apply")
     assert code == 0 and "PagerDuty could not be read" in out
     assert "from rotation.yaml" in out and len(world.events.incidents) == 1

@@ -162,23 +162,6 @@ class Row:
     user_name: str = ""
     start: datetime | None = None
     end: datetime | None = None
-    escalation_level: int | None = None
-
-
-@pytest.mark.parametrize(
-    ("rows", "picked"),
-    [
-        ([], None),
-        ([Row("")], None),
-        ([Row("PU1", escalation_level=1)], "PU1"),
-        ([Row("PU2", escalation_level=2), Row("PU1", escalation_level=1)], "PU1"),
-        ([Row("PU1", escalation_level=None), Row("PU2", escalation_level=2)], "PU1"),
-        ([Row("PU3", escalation_level=1), Row("PU4", escalation_level=1)], "PU3"),
-    ],
-)
-def test_pick_on_call(rows, picked):
-    row = escalation.pick_on_call(rows)
-    assert (row.user_id if row else None) == picked
 
 
 @pytest.mark.parametrize(
@@ -190,10 +173,13 @@ def test_pick_on_call(rows, picked):
     ],
 )
 def test_from_pagerduty(rot, email, name, handle):
-    row = Row("PU9", "Zed (PagerDuty)", NOW, NOW + timedelta(days=1), 1)
+    row = Row("PU9", "Zed (PagerDuty)", NOW, NOW + timedelta(days=1))
     who = escalation.from_pagerduty(rot, row, email, "PCORE01")
     assert (who.name, who.handle, who.pagerduty_id) == (name, handle, "PU9")
-    assert who.source == "PagerDuty schedule PCORE01" and who.end == NOW + timedelta(days=1)
+    assert (
+        who.source == "PagerDuty schedule PCORE01 (final schedule)"
+        and who.end == NOW + timedelta(days=1)
+    )
 
 
 @pytest.mark.parametrize(

@@ -217,27 +217,37 @@ def test_a_future_since_ends_the_old_layer_at_since():
 
 
 @pytest.mark.parametrize(
-    ("name", "extra", "expected_end"),
+    ("name", "extra", "expected"),
     [
         ("an open layer above wins: ended now", pdp.Layer(
             utc(2026, 11, 16, 9), utc(2026, 11, 16, 9), 604800, OTHER, id="L2"),
-         NOW.replace(microsecond=0)),
-        ("a layer above not started yet: dropped", pdp.Layer(
-            utc(2026, 12, 21, 9), utc(2026, 12, 21, 9), 604800, OTHER, id="L2"), None),
+         ["kept", NOW.replace(microsecond=0)]),
+        # it cannot be ended before it starts, nor removed: a new layer goes above it
+        ("a layer above not started yet: a new layer on top", pdp.Layer(
+            utc(2026, 12, 21, 9), utc(2026, 12, 21, 9), 604800, OTHER, id="L2"),
+         [NOW.replace(microsecond=0), None, "new"]),
         ("a layer above that has ended: untouched", pdp.Layer(
             utc(2026, 11, 16, 9), utc(2026, 11, 16, 9), 604800, OTHER, id="L2",
-            end=utc(2026, 11, 23, 9)), "same"),
+            end=utc(2026, 11, 23, 9)), None),
     ],
 )  # fmt: skip
-def test_layers_above_the_rotation(name, extra, expected_end):
+def test_layers_above_the_rotation(name, extra, expected):
+    """Layers are lowest priority first; whatever is above the rotation must not win from now."""
     rot = load()
     change = _layers(rot, layers=(exact_layer(rot), extra))
-    if expected_end == "same":
+    if expected is None:
         assert change is None, name
         return
     after = change.data["layers"]
-    assert after[0] == exact_layer(rot), name
-    assert [x.end for x in after[1:]] == ([expected_end] if expected_end else []), name
+    assert len(after) == len(expected), name
+    for layer, want in zip(after, expected, strict=True):
+        if want == "kept":
+            assert layer == exact_layer(rot), name
+        elif want == "new":
+            assert layer.id is None and layer.user_ids == exact_layer(rot).user_ids, name
+        else:
+            assert layer.end == want, name
+    assert {"L2", exact_layer(rot).id} <= {x.id for x in after}, name  # none is removed
 
 
 @pytest.mark.parametrize(

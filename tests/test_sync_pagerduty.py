@@ -219,6 +219,69 @@ def test_prune_deletes_drift_but_never_one_in_progress(pd, capsys, own):
     assert sync(capsys, path, "--apply", "--prune")[0] == 0 and pd.writes() == 0
 
 
+def test_prune_never_cuts_cover_that_started_yesterday(pd, capsys, own):
+    """Read with since=now, PagerDuty would show it starting now: a future override to delete,
+    and deleting one in progress cuts it at now (the person covering is off call at once)."""
+    path = own()
+    rot = load(path)
+    pd.seed_from_rotation(rot, layer="rotation")
+    start, end = utc(2026, 12, 8, 10), utc(2026, 12, 11, 18)
+    pd.add_override("PHERO01", "b@example.com", start, end)
+    code, out, _ = sync(capsys, path, "--apply", "--prune")
+    assert code == 0 and "in progress" in out and "delete" not in out
+    ((left,),) = [pd.schedules["PHERO01"].overrides]
+    assert (left.start, left.end) == (start, end)
+    assert who(pd, rot, "PHERO01", NOW) == "b"
+    assert pd.count("GET", "/schedules/*/overrides") == len(synced(rot))
+    reads = [c for c in pd.calls if c.method == "GET" and c.path.endswith("/overrides")]
+    assert reads and all(c.query.get("overflow") == ["true"] for c in reads)
+
+
+def test_its_own_started_overrides_are_recognised_after_they_begin(pd, capsys, own):
+    path = own(swaps=SWAPS)
+    rot = load(path)
+    pd.seed_from_rotation(rot, layer="rotation")
+    before = utc(2026, 12, 14, 9)  # the 14 Dec swap week starts: its override is written
+    pd.clock = before
+    assert sync(capsys, path, "--apply", now=before)[0] == 0
+    later = utc(2026, 12, 16, 12)  # inside it: the swap's override is in progress
+    pd.clock = later
+    pd.reset_counts()
+    code, out, _ = sync(capsys, path, "--apply", "--prune", now=later)
+    assert (code, pd.writes()) == (0, 0), out
+    assert_final_is_engine(pd, rot, later)
+
+
+def _hand_made_layer_above(fake, rot, start):
+    fake.seed_from_rotation(rot, layer="rotation")
+    for key in synced(rot):
+        fake.add_layer(rot.pagerduty_schedule(key), ["c@example.com"], start, name="Holiday cover")
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "layers_after"),
+    [
+        ("started last week: ended now", utc(2026, 12, 1, 9), 2),
+        ("starts in two weeks: a new layer above it", utc(2026, 12, 21, 9), 3),
+    ],
+)
+def test_a_hand_made_layer_above_the_rotation_stops_winning(pd, capsys, own, name, start,
+                                                             layers_after):  # fmt: skip
+    """PagerDuty lists the layer created last first, and it wins; a PUT never removes one."""
+    path = own(swaps=SWAPS)
+    rot = load(path)
+    _hand_made_layer_above(pd, rot, start)
+    code, out, _ = sync(capsys, path, "--apply")
+    assert code == 0 and "Holiday cover" in out, name
+    assert_final_is_engine(pd, rot)
+    pd.reset_counts()
+    code, out, _ = sync(capsys, path, "--apply")
+    assert (code, pd.writes()) == (0, 0), (name, out)
+    hero = pd.schedules["PHERO01"]
+    assert len(hero.layers) == layers_after, name
+    assert any(x.name == "Holiday cover" for x in hero.layers), name  # ended, not removed
+
+
 # -- refusing to start
 
 
@@ -414,8 +477,9 @@ def test_on_call_now_and_an_incident(pd, own):
     pd.escalation_policies["PEP0001"] = ["POPS001"]
     pd.services["PSVC001"] = {"id": "PSVC001", "escalation_policy": "PEP0001"}
     client = PagerDuty(pd.token)
-    (on,) = client.on_call("POPS001")
+    on = client.holder("POPS001", NOW)
     assert on.user_id == pd.user_id("e@example.com")  # week 5 from 2 Nov: [d, e][5 % 2]
+    assert (on.start, on.end) == (utc(2026, 12, 7, 9), utc(2026, 12, 14, 9))  # whole, not cut
     assert client.user_by_email("E@example.com").id == pd.user_id("e@example.com")
     incident = client.create_incident(
         title="Checkout is down", service_id="PSVC001", from_email="a@example.com",

@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -51,7 +51,6 @@ class OnCall:
     user_name: str
     start: datetime | None
     end: datetime | None
-    escalation_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,15 +152,23 @@ class PagerDuty:
     # -- reads
 
     def schedule(self, schedule_id: str) -> Schedule:
-        """A schedule's name, time zone and layers (no overrides)."""
+        """A schedule's name, time zone and layers, lowest priority first (no overrides).
+
+        PagerDuty lists `schedule_layers` highest priority first (the layer created last wins);
+        the dataclass holds them the other way round, the order a PUT sends them in.
+        """
         body = self._json("GET", f"/schedules/{schedule_id}", what=f"schedule {schedule_id}")
         raw = body["schedule"]
-        layers = tuple(_layer(x) for x in raw.get("schedule_layers") or [])
+        layers = tuple(_layer(x) for x in reversed(raw.get("schedule_layers") or []))
         return Schedule(raw["id"], raw.get("name") or "", raw["time_zone"], layers)
 
     def overrides(self, schedule_id: str, since: datetime, until: datetime) -> tuple[Override, ...]:
-        """Overrides of a schedule that overlap [since, until)."""
-        params = {"since": _iso(since), "until": _iso(until)}
+        """Overrides of a schedule that overlap [since, until), whole.
+
+        Without overflow=true PagerDuty cuts each at the bounds: one that started yesterday
+        would read as starting at `since`, and look like a future override of ours or not.
+        """
+        params = {"since": _iso(since), "until": _iso(until), "overflow": "true"}
         body = self._json(
             "GET",
             f"/schedules/{schedule_id}/overrides",
@@ -178,18 +185,25 @@ class PagerDuty:
         found = self._call(lambda c: c.find("users", email, attribute="email"))
         return _user(found) if found else None
 
-    def on_call(self, schedule_id: str, at: datetime | None = None) -> list[OnCall]:
-        """Who is on call for a schedule at `at` (default now), one entry per level."""
-        params: dict = {"schedule_ids[]": [schedule_id]}
-        if at is not None:
-            params |= {"since": _iso(at), "until": _iso(at)}
-        rows = self._call(lambda c: list(c.iter_all("oncalls", params=params)))
-        return [_oncall(x) for x in rows]
+    def holder(self, schedule_id: str, at: datetime) -> OnCall | None:
+        """Who holds a schedule at `at`: its final schedule's entry there (whole, overflow=true).
+
+        `/oncalls` lists only schedules that an escalation policy uses, so it is empty for a
+        schedule in none; the final schedule answers for every schedule (specs/README.md).
+        """
+        params = {"since": _iso(at), "until": _iso(at + timedelta(seconds=1)), "overflow": "true"}
+        body = self._json(
+            "GET", f"/schedules/{schedule_id}", params=params, what=f"schedule {schedule_id}"
+        )
+        final = (body["schedule"].get("final_schedule") or {}).get("rendered_schedule_entries")
+        rows = [_oncall(x) for x in final or []]
+        return next((r for r in rows if r.user_id and _covers(r, at)), None)
 
     # -- writes
 
     def update_schedule(self, schedule: Schedule, time_zone: str, layers: Iterable[Layer]) -> None:
-        """Replace the schedule's time zone and layers (layers with an id are kept, by id)."""
+        """Set the time zone and layers, lowest priority first: a layer with an id is updated,
+        one without is added on top; PagerDuty keeps a layer left out (layers are never removed)."""
         zone = ZoneInfo(time_zone)
         body = {
             "schedule": {
@@ -379,6 +393,10 @@ def _user(raw: dict) -> User:
     return User(raw["id"], raw.get("name") or raw.get("summary") or "", raw.get("email") or "")
 
 
+def _covers(row: OnCall, at: datetime) -> bool:
+    return (row.start is None or row.start <= at) and (row.end is None or at < row.end)
+
+
 def _oncall(raw: dict) -> OnCall:
     user = raw.get("user") or {}
     return OnCall(
@@ -386,7 +404,6 @@ def _oncall(raw: dict) -> OnCall:
         user.get("summary") or user.get("name") or "",
         _time(raw.get("start")),
         _time(raw.get("end")),
-        raw.get("escalation_level"),
     )
 
 

@@ -2,9 +2,13 @@
 
 Rendering follows PagerDuty: a layer hands over every `rotation_turn_length_seconds` from its
 `rotation_virtual_start`, on wall-clock time in the schedule's time zone when turns are whole days
-(a weekly 09:00 handoff stays at 09:00 across DST); it only counts within its [start, end). A later
-layer in `schedule_layers` wins over an earlier one; an override wins over every layer, and of two
-overlapping overrides the one created last wins. Layer restrictions are stored, not rendered.
+(a weekly 09:00 handoff stays at 09:00 across DST); it only counts within its [start, end). Layers
+are kept in the order they were created, and the one created last wins; `GET /schedules/{id}` lists
+them the other way round, highest priority first (specs/README.md; PagerDuty's Terraform provider
+reverses the list it reads for this reason). A layer can be ended, never removed: one left out of a
+`PUT` is kept. An override wins over every layer, and of two overlapping overrides the one created
+last wins. Layer restrictions are stored, not rendered. Reads cut entries and overrides at their
+`since`/`until` unless `overflow=true` (the `overflow` parameter's description in the spec).
 
 The fake keeps its own clock (`clock`, default real time) and records in `history_rewrites` every
 write that changes the final schedule before that clock (tests assert it stays empty).
@@ -28,6 +32,7 @@ DAY = 86400
 WEEK = 7 * DAY
 HISTORY = timedelta(weeks=52)  # how far back a write is checked for rewriting history
 ONCALL_REACH = timedelta(weeks=8)  # an on-call's start/end is looked for this far around
+OVERFLOW_REACH = timedelta(weeks=8)  # with overflow=true, an entry's start/end within this reach
 
 
 @dataclass
@@ -163,7 +168,11 @@ class PagerDutyFake(FakeService):
     # The file types an incident body's `details` as an object; its own POST /incidents example,
     # the API reference and the live API take a string (the text shown on the incident).
     spec_patches = ((("components", "schemas", "IncidentBody", "properties", "details"),
-                     {"type": "string"}),)  # fmt: skip
+                     {"type": "string"}),
+                    # deleteScheduleOverride says "You cannot remove a past override" but documents
+                    # no error for it; the fake answers the API's usual 400 ArgumentError.
+                    (("paths", "/schedules/{id}/overrides/{override_id}", "delete", "responses",
+                      "400"), {"$ref": "#/components/responses/ArgumentError"}))  # fmt: skip
 
     def __init__(self, token: str = "fake-pagerduty-token", clock: datetime | None = None, **kw):
         super().__init__(**kw)
@@ -339,9 +348,10 @@ class PagerDutyFake(FakeService):
         if since or until:  # PagerDuty: the other end defaults to two weeks away
             since = since or until - timedelta(weeks=2)
             until = until or since + timedelta(weeks=2)
-        return 200, {"schedule": self._schedule_json(sched, zone, since, until)}
+        overflow = req.query.get("overflow") == "true"
+        return 200, {"schedule": self._schedule_json(sched, zone, since, until, overflow)}
 
-    def _schedule_json(self, sched: FakeSchedule, zone, since, until) -> dict:
+    def _schedule_json(self, sched: FakeSchedule, zone, since, until, overflow=False) -> dict:
         def entries(rows):
             return [
                 {
@@ -352,11 +362,18 @@ class PagerDutyFake(FakeService):
                 for a, b, u in rows
             ]
 
+        def clip(rows):
+            return rows if overflow else [(max(a, since), min(b, until), u) for a, b, u in rows]
+
         def rendered(**kw):
-            return entries(render(sched, since, until, **kw)) if since else []
+            # entries that cross the bounds: rendered wider, then cut unless overflow=true
+            if not since:
+                return []
+            wide = render(sched, since - OVERFLOW_REACH, until + OVERFLOW_REACH, **kw)
+            return entries(clip([(a, b, u) for a, b, u in wide if a < until and since < b]))
 
         layers = []
-        for layer in sched.layers:
+        for layer in reversed(sched.layers):  # highest priority (created last) first
             raw = {
                 "id": layer.id,
                 "name": layer.name,
@@ -413,9 +430,21 @@ class PagerDutyFake(FakeService):
         before = self._history(replace(sched, time_zone=raw["time_zone"]))
         sched.time_zone, sched.name = raw["time_zone"], raw.get("name") or sched.name
         if "schedule_layers" in raw:
-            sched.layers = layers  # layers left out are deleted, as in PagerDuty
+            sched.layers = self._merge_layers(sched.layers, layers)
         self._check_history(sched, before, f"PUT /schedules/{id}")
         return 200, {"schedule": self._schedule_json(sched, sched.zone, None, None)}
+
+    @staticmethod
+    def _merge_layers(old: list[FakeLayer], sent: list[FakeLayer]) -> list[FakeLayer]:
+        """A PUT's layers: sent ones replace theirs by id, new ones go on top, none is removed.
+
+        specs/README.md: "a layer left out of a PUT is kept". PagerDuty does not say whether a
+        PUT can reorder existing layers; the fake keeps their creation order (the stricter
+        reading: a plan that converges here converges either way), new layers in the order sent.
+        """
+        by_id = {x.id: x for x in sent}
+        known = {x.id for x in old}
+        return [by_id.get(x.id, x) for x in old] + [x for x in sent if x.id not in known]
 
     def _layer_from(self, sched: FakeSchedule, raw: dict) -> FakeLayer:
         known = {x.id: x for x in sched.layers}
@@ -465,6 +494,8 @@ class PagerDutyFake(FakeService):
             (o for o in sched.overrides if o.start < until and since < o.end),
             key=lambda o: (o.start, o.seq),
         )
+        if req.query.get("overflow") != "true":  # the spec's `overflow`: cut at the bounds
+            found = [replace(o, start=max(o.start, since), end=min(o.end, until)) for o in found]
         return 200, {"overrides": [self._override_json(o, sched.zone) for o in found]}
 
     def _override_json(self, o: FakeOverride, zone) -> dict:
@@ -514,10 +545,13 @@ class PagerDutyFake(FakeService):
         found = [o for o in sched.overrides if o.id == override_id] if sched else []
         if not found:
             return _error(404, "Not Found", code=2100)
+        # deleteScheduleOverride: one in progress is cut at now (200), a past one stays (400)
         override, now = found[0], self.now()
-        if override.start < now < override.end:  # PagerDuty ends one in progress now
+        if override.start < now < override.end:
             override.end = now
             return 200, None
+        if override.end <= now:
+            return _error(400, "Invalid Input Provided", "You cannot remove a past override.")
         before = self._history(sched)
         sched.overrides.remove(override)
         self._check_history(sched, before, f"DELETE /schedules/{id}/overrides/{override_id}")
@@ -535,8 +569,11 @@ class PagerDutyFake(FakeService):
             return _error(400, "Invalid Input Provided", str(exc))
         wanted = set(req.query.getlist("schedule_ids[]")) or set(self.schedules)
         users = set(req.query.getlist("user_ids[]"))
+        # specs/README.md: on-calls come from escalation policies; a schedule in none has none
+        in_policy = {s.id for s in self.schedules.values() if s.escalation_policy}
+        in_policy |= {sid for ids in self.escalation_policies.values() for sid in ids}
         rows = []
-        for sid in sorted(wanted & set(self.schedules)):
+        for sid in sorted(wanted & in_policy):
             sched = self.schedules[sid]
             for a, b, uid in render(sched, since - ONCALL_REACH, until + ONCALL_REACH):
                 if a <= until and b > since and (not users or uid in users):
