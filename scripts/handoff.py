@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from scripts import slack_blocks as blocks_
 from scripts.model import HERO, Rotation
 from scripts.plan import Change
 from scripts.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
@@ -21,6 +22,9 @@ DEFAULT_TOPIC = "Support Hero on call: {hero}"
 PRIORITIES = "*Priorities:* Focus, then Subscriber, then Community"
 GUIDELINE = "*First response:* under 15 minutes great, under an hour okay, over a day too late"
 WEEK = timedelta(days=7)
+# Of Slack's 50 blocks a message: the fixed blocks take at most 10, the lists share the rest.
+SECONDARY_BLOCKS = 25  # 75,000 characters: over 500 teams
+SWAP_BLOCKS = 15
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -215,17 +219,12 @@ def digest(blocks) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _mrkdwn(text: str) -> dict:
-    # verbatim: Slack turns no bare URL, #channel or @name into a link or mention by itself
-    return {"type": "mrkdwn", "text": text, "verbatim": True}
-
-
 def section(block_id: str, text: str) -> dict:
-    return {"type": "section", "block_id": block_id, "text": _mrkdwn(text)}
+    return blocks_.section(text, block_id)
 
 
 def context(block_id: str, *texts: str) -> dict:
-    return {"type": "context", "block_id": block_id, "elements": [_mrkdwn(t) for t in texts]}
+    return blocks_.context(*texts, block_id=block_id)
 
 
 def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = None) -> dict:
@@ -291,16 +290,16 @@ def message(
     who, zone = Namer(rot, ids), rot.zone
     title = f"Support Hero handoff · week of {day(wk.start, zone)}"
     blocks = [
-        {"type": "header", "block_id": "title", "text": {"type": "plain_text", "text": title}},
+        blocks_.header(title, "title"),
         context("shift", f"{when(wk.start, zone)} → {when(wk.end, zone)} ({rot.timezone})"),
         section("hero", f":superhero: *Support Hero:* {duty_line(rot, wk.hero, who, zone)}"),
     ]
     if wk.secondaries:
         rows = [f"• *{escape(d.title)}:* {duty_line(rot, d, who, zone)}" for d in wk.secondaries]
-        blocks.append(section("secondaries", "*Secondary on-call*\n" + "\n".join(rows)))
+        blocks += blocks_.sections("secondaries", "*Secondary on-call*", rows, SECONDARY_BLOCKS)
     if wk.swaps:
         rows = [swap_line(rot, n, who, zone) for n in wk.swaps]
-        blocks.append(section("swaps", "*Swaps this week*\n" + "\n".join(rows)))
+        blocks += blocks_.sections("swaps", "*Swaps this week*", rows, SWAP_BLOCKS)
     if note := dst_note(rot, wk):
         blocks.append(context("dst", note))
     blocks.append(keep or open_block())
@@ -317,7 +316,7 @@ def message(
         )
     blocks.append(context("guide", PRIORITIES, GUIDELINE))
     blocks.append(context("links", links_line(rot, cfg)))
-    text = fallback_text(blocks)
+    text = blocks_.clip(fallback_text(blocks), blocks_.TEXT_CHARS)
     meta = {"event_type": EVENT_HANDOFF, "event_payload": {"shift_start": wk.shift_start}}
     msg = Message(text, tuple(blocks), meta)
     meta["event_payload"]["digest"] = msg.digest

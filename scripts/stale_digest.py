@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scripts import sentry_errors, slack_text
+from scripts import sentry_errors, slack_blocks, slack_text
 from scripts.business_time import WEEKDAYS_MON_FRI, WorkingHours
 from scripts.slack_text import escape, link
 from scripts.stale import Finding
@@ -18,7 +18,6 @@ TIER_NAMES = {"focus": "Focus", "subscriber": "Subscriber", "community": "Commun
 MARKS = {"very_late": "🔴", "late": "🟠"}  # Unicode: the same in Slack and in Markdown
 MAX_LINES = 40  # per list; Slack allows 50 blocks a message, 3000 characters a section
 MAX_ERRORS = 5  # Sentry errors listed: the busiest
-_SECTION_CHARS = 2900
 READ = {"sentry": "new unassigned"}  # what a source's count counts, when not open conversations
 MISSING = {"sentry": "Its errors are missing below."}  # when a source could not be read
 
@@ -322,30 +321,23 @@ def render(
         "very_late": sum(f.level == "very_late" for f in late),
     }
     return Digest(
-        "\n".join(line for line in lines if line),
-        tuple(blocks),
+        slack_blocks.clip("\n".join(line for line in lines if line), slack_blocks.TEXT_CHARS),
+        tuple(slack_blocks.within_limits(blocks)),
         {"event_type": EVENT_TYPE, "event_payload": payload},
     )
 
 
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return slack_blocks.section(text)
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    return slack_blocks.context(text)
 
 
 def _chunks(lines: list[str]) -> Iterable[str]:
     """Lines joined into section texts under Slack's 3000-character limit."""
-    chunk: list[str] = []
-    for line in lines:
-        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > _SECTION_CHARS:
-            yield "\n".join(chunk)
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        yield "\n".join(chunk)
+    return slack_blocks.chunks(lines)
 
 
 # --- Markdown (the job summary) and JSON --------------------------------------------------------

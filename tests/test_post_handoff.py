@@ -366,3 +366,55 @@ def test_the_fake_checks_requests_against_the_spec(slack):
     assert "undeclared" in found[0] and "'colour'" in found[0]
     assert "invalid Block Kit" in found[1]
     assert slack.messages(CHANNEL) == []
+
+
+# --- Block Kit limits at any rotation size ------------------------------------------------------
+
+
+def big_rotation(teams: int, swaps: int, name_chars: int = 120, reason_chars: int = 400) -> str:
+    """`teams` teams of two with long names; `swaps` single-day team swaps in the first week."""
+    lines = ["timezone: Europe/London", 'handoff: {day: monday, time: "09:00"}', "people:"]
+    for t in range(teams):
+        for p in "ab":
+            name = f"{p.upper()}{t:03d} " + "Longname-" * (name_chars // 9)
+            lines.append(f"  p{t:03d}{p}: {{name: {name}, email: p{t:03d}{p}@example.com, "
+                         f"team: t{t:03d}}}")  # fmt: skip
+    lines.append("teams:")
+    for t in range(teams):
+        lines += [f"  t{t:03d}:", f"    name: Team {t:03d} " + "with a long name " * 4,
+                  f"    secondary: {{order: [p{t:03d}a, p{t:03d}b], "
+                  "since: {week: 2027-03-01, first: p%03da}}" % t]  # fmt: skip
+    lines += ["support_hero:", f"  order: [{', '.join(f'p{t:03d}a' for t in range(teams))}]",
+              "  since: {week: 2027-03-01, first: p000a}", "swaps:" if swaps else ""]  # fmt: skip
+    reason = "because " + "a very long reason " * (reason_chars // 19)
+    for t in range(1, swaps + 1):
+        lines += [f"  - people: [p{t:03d}a, p{t:03d}b]", "    days: [2027-03-03, 2027-03-10]",
+                  f"    schedule: t{t:03d}", f"    reason: {reason}"]  # fmt: skip
+    lines += ["slack:", "  channel: C0SUPPORT1"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("teams", "swaps"), [(100, 0), (100, 99), (34, 20)])
+def test_the_handoff_stays_within_block_kit_limits_at_any_size(
+    slack_fake, tmp_path, monkeypatch, capsys, teams, swaps
+):
+    """Over Slack's limits the whole message is refused (invalid_blocks): no handoff at all."""
+    path = tmp_path / "rotation.yaml"
+    path.write_text(big_rotation(teams, swaps))
+    rot = rotation.load(path)[0]
+    slack_fake.ids = slack_fake.seed_from_rotation(rot)
+    for name, value in slack_fake.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    now = "2027-03-01T10:00:00Z"
+    code, _, err = run(capsys, slack_fake, path, now, "--apply")
+    assert code == 0, err
+    (msg,) = handoffs(slack_fake)  # the fake refuses (and the test fails on) any broken limit
+    text = "\n".join(b["text"]["text"] for b in msg["blocks"] if b["type"] == "section")
+    assert len(msg["blocks"]) <= 50
+    assert sum(f"Team {t:03d}" in text for t in range(teams)) == teams
+    shown = text.count("a very long reason")
+    more = re.search(r"…and (\d+) more", text.split("*Swaps this week*")[-1])
+    assert shown // (400 // 19) + (int(more[1]) if more else 0) == swaps
+    slack_fake.reset_counts()
+    assert run(capsys, slack_fake, path, now, "--apply")[0] == 0 and slack_fake.writes() == 0
