@@ -426,6 +426,7 @@ class Group:
     id: str
     handle: str
     users: tuple[str, ...]
+    disabled: bool = False  # an admin disabled it: it keeps its handle, so it is enabled again
 
 
 @dataclass(frozen=True)
@@ -488,6 +489,8 @@ def plan_groups(rot, cfg: Settings, now, ids, seen: Observed) -> list[Change]:
 
 def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[Change]:
     """Make a user group hold exactly `person`: set (not read), create, update, or nothing."""
+    if person not in ids and seen.groups is not None:
+        return []  # Slack does not know them (reported); a group cannot be emptied either
     want = [ids[person]] if person in ids else []
     line = cfg.lines.get("hero_group" if schedule == HERO else "team_groups", 0)
     reason = f"{group_name(rot, schedule)} now"
@@ -502,11 +505,14 @@ def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[C
             "description": f"{group_name(rot, schedule)}, kept by support-hero",
         }
         return [Change("create", f"@{handle}", summary, reason, line, data)]
-    if set(group.users) == set(want):
+    if set(group.users) == set(want) and not group.disabled:
         return []
     names = {v: k for k, v in ids.items()}
     was = ", ".join(names.get(u, u) for u in group.users) or "nobody"
     data = {"usergroup": group.id, "users": want}
+    if group.disabled:
+        return [Change("enable", f"@{handle}", f"{summary} (disabled; was: {was})", reason, line,
+                       data)]  # fmt: skip
     return [Change("update", f"@{handle}", f"{summary} (was: {was})", reason, line, data)]
 
 
@@ -526,6 +532,8 @@ def plan_reminder(rot, cfg: Settings, wk: Week, now, ids, seen: Observed) -> lis
     r = reminder_due(rot, wk, now) if cfg.reminders else None
     if r is None or (seen.reminders_sent is not None and r.key in seen.reminders_sent):
         return []
+    if seen.reminders_sent is not None and seen.dm is None and r.person not in ids:
+        return []  # Slack was read and has no account to send it to (reported)
     msg = reminder_message(rot, cfg, r)
     data = {
         "channel": seen.dm or ids.get(r.person),

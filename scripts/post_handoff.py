@@ -30,19 +30,23 @@ def main(argv: list[str] | None = None) -> int:
 
     def job() -> int:
         try:
-            slack, changes = plan(args)
+            slack, changes, unreachable = plan(args)
         except SlackError as exc:  # reading failed: nothing was written
             print(f"error: {exc}; nothing was written", file=sys.stderr)
             return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
-        if not args.apply or not changes:
+        if not args.apply:
             return cli.EXIT_OK
-        return apply(slack, changes)
+        code = apply(slack, changes) if changes else cli.EXIT_OK
+        # someone on call cannot be reached in Slack: what could be done is done, but the run
+        # fails so that someone fixes rotation.yaml
+        return cli.EXIT_APPLY_FAILED if unreachable else code
 
     return cli.guard(job)
 
 
-def plan(args) -> tuple[Slack | None, list[Change]]:
-    """Load, observe (read only), plan and render; the client and the changes for an apply."""
+def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:
+    """Load, observe (read only), plan and render; the client, the changes for an apply, and
+    the people on call whom Slack does not know (named by name, left out of groups and DMs)."""
     rot, _ = cli.load(args.config)
     cfg = load_settings(rot, args.config)
     now = cli.now_or(args)
@@ -52,11 +56,14 @@ def plan(args) -> tuple[Slack | None, list[Change]]:
         print(f"No Support Hero shift holds {now:%Y-%m-%d %H:%M} UTC yet: nothing to post.",
               file=sys.stderr)  # fmt: skip
         print(plans.render_json([]) if args.format == "json" else "")
-        return None, []
+        return None, [], []
     ids = {h: p.slack for h, p in rot.people.items() if p.slack}
     slack = Slack(token) if token else None
+    unreachable: list[Problem] = []
     if slack:
-        ids |= lookup(slack, rot, handoff.people_to_mention(wk), ids)
+        found, unreachable = lookup(slack, rot, handoff.people_to_mention(wk), ids)
+        ids |= found
+        cli.report_problems(unreachable)
         seen = observe(slack, rot, cfg, wk, now, ids)
     else:
         print("SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
@@ -66,7 +73,7 @@ def plan(args) -> tuple[Slack | None, list[Change]]:
     changes = handoff.plan(rot, cfg, now, ids, seen)
     keep = seen.posted.open_block if seen.posted else None
     render(args, changes, handoff.message(rot, cfg, wk, ids, keep, seen.sentry), reading)
-    return slack, changes
+    return slack, changes, unreachable
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -95,8 +102,11 @@ def load_settings(rot: Rotation, config: str) -> handoff.Settings:
 # --- observe (read only) -----------------------------------------------------------------------
 
 
-def lookup(slack: Slack, rot: Rotation, handles: list[str], known: dict) -> dict[str, str]:
-    """Slack IDs by email for the people without one in rotation.yaml, each looked up once."""
+def lookup(
+    slack: Slack, rot: Rotation, handles: list[str], known: dict
+) -> tuple[dict[str, str], list[Problem]]:
+    """Slack IDs by email for the people without one in rotation.yaml, each looked up once; and
+    a problem for each person Slack does not know."""
     found, missing = {}, []
     for handle in handles:
         if handle in known:
@@ -106,19 +116,18 @@ def lookup(slack: Slack, rot: Rotation, handles: list[str], known: dict) -> dict
             found[handle] = user
         else:
             missing.append(person)
-    if missing:
-        raise ConfigError(
-            Problem(
-                rot.file,
-                p.line,
-                1,
-                f"people.{p.handle}",
-                f"{p.name} <{p.email}> is not in Slack (users.lookupByEmail found no one): "
-                "fix the email or add their Slack user ID as `slack: U...`",
-            )
-            for p in missing
+    return found, [
+        Problem(
+            rot.file,
+            p.line,
+            1,
+            f"people.{p.handle}",
+            f"{p.name} <{p.email}> is not in Slack (users.lookupByEmail found no one): the "
+            "handoff names them without a mention and leaves them out of user groups and "
+            "reminders; fix the email or add their Slack user ID as `slack: U...`",
         )
-    return found
+        for p in missing
+    ]
 
 
 def _ts(instant: datetime) -> str:
@@ -139,11 +148,13 @@ def observe(
         posted = handoff.Posted(msg.ts, msg.payload.get("digest", ""), keep, line)
     groups = None
     if cfg.hero_group or cfg.team_groups:
-        groups = {g.handle: handoff.Group(g.id, g.handle, g.users) for g in slack.usergroups()}
+        groups = {
+            g.handle: handoff.Group(g.id, g.handle, g.users, g.disabled) for g in slack.usergroups()
+        }
     topic = slack.channel(cfg.channel).topic if cfg.topic else None
     dm, sent = None, frozenset()
     reminder = handoff.reminder_due(rot, wk, now) if cfg.reminders else None
-    if reminder:
+    if reminder and reminder.person in ids:  # no Slack account: no DM (reported by lookup)
         dm = slack.open_dm(ids[reminder.person])
         found = slack.find_message(
             dm,
@@ -225,6 +236,9 @@ def apply_change(slack: Slack, change: Change) -> None:
     elif change.action == "create":
         group = slack.create_usergroup(d["handle"], d["name"], d["description"])
         slack.set_usergroup_users(group.id, d["users"])
+    elif change.action == "enable":
+        slack.enable_usergroup(d["usergroup"])
+        slack.set_usergroup_users(d["usergroup"], d["users"])
     elif change.action == "update":
         slack.set_usergroup_users(d["usergroup"], d["users"])
     elif change.action == "topic":

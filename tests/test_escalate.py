@@ -418,3 +418,13 @@ def test_the_events_fake_refuses_unknown_routing_keys(world, key, error):
         )
     assert key not in str(caught.value)
     assert world.events.incidents == []
+
+
+def test_a_lost_answer_to_the_notice_posts_it_once(world, capsys):
+    """A 5xx after Slack posted the notice: found by its metadata, not posted again."""
+    world.slack.inject("POST", "/chat.postMessage", 502, after=True)
+    code, _, err = run(capsys, world, *CORE, "--apply")
+    assert code == 0, err
+    assert len(world.posts()) == 1 and len(world.events.incidents) == 1
+    world.reset_counts()
+    assert run(capsys, world, *CORE, "--apply")[0] == 0 and world.writes() == (0, 0, 0)

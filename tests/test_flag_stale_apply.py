@@ -311,3 +311,13 @@ def test_the_handoff_block_changes_only_with_the_conversations():
     assert change.data["metadata"]["event_payload"] == {"shift_start": "x", "digest": "d"}
     no_block = stale_plan.Posted("5.0", {}, (hero,))  # an older handoff without the block
     assert stale_plan.plan_handoff(fs, no_block, WHERE, LONDON) == []
+
+
+def test_a_lost_answer_posts_no_second_digest_or_nudge(world, capsys):
+    """A 5xx after Slack posted (specs/README.md): the job looks for the message, not reposts."""
+    world.slack.inject("POST", "/chat.postMessage", 500, times=4, after=True)
+    code, _, err = apply(world, capsys)
+    assert code == 0, err
+    assert (len(world.digests()), len(world.nudges())) == (1, 3)
+    world.reset()
+    assert apply(world, capsys)[0] == 0 and world.counts()[1] == 0

@@ -159,3 +159,10 @@ def test_a_failed_post_exits_1_and_the_next_run_finishes(slack, config, capsys):
 )
 def test_run_url(env, url):
     assert notify_failure.run_url(env) == url
+
+
+def test_a_lost_answer_posts_the_notice_once(slack, config, capsys):
+    slack.inject("POST", "/chat.postMessage", 500, after=True)  # posted, the answer lost
+    assert run(capsys, config, "--run-url", RUN, "--apply")[0] == 0
+    assert run(capsys, config, "--run-url", RUN, "--apply")[0] == 0
+    assert len(notices(slack)) == 1

@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 DEFAULT_URL = "https://slack.com/api/"
 PAGE = 200  # Slack's advice for history paging (the method takes up to 999)
 MAX_PAGE = 999  # the most a page of history holds: fewest requests for a long search
+LOOK_BACK = 100  # newest messages searched for a post whose answer was lost
 
 
 class SlackError(Exception):
@@ -52,6 +53,12 @@ class UserGroup:
     handle: str
     name: str
     users: tuple[str, ...]
+    disabled: bool = False
+
+
+def _usergroup(raw: dict) -> UserGroup:
+    users = tuple(raw.get("users", ()))
+    return UserGroup(raw["id"], raw["handle"], raw["name"], users, bool(raw.get("date_delete")))
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,17 @@ def retry_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
     ]
 
 
+def write_once_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
+    """For writes that are not idempotent: a 429 means Slack did nothing, so it is waited out;
+    a 5xx or a lost connection may come after the write was made, so it is not retried here."""
+    return [_BoundedRateLimit(retries, max_wait)]
+
+
+class LostAnswer(SlackError):
+    """A write got no answer (5xx, timeout, dropped connection): it may or may not have been
+    made. The caller looks for what it may have created before writing again."""
+
+
 def _message(raw: dict) -> Message:
     meta = raw.get("metadata") or {}
     return Message(
@@ -122,23 +140,34 @@ class Slack:
         max_wait: float = 30.0,
         timeout: int = 30,
     ):
-        url = base_url or os.environ.get("SLACK_API_URL") or DEFAULT_URL
+        url = (base_url or os.environ.get("SLACK_API_URL") or DEFAULT_URL).rstrip("/") + "/"
+        self.retries = retries
         self.client = WebClient(
-            token=token,
-            base_url=url.rstrip("/") + "/",
-            timeout=timeout,
+            token=token, base_url=url, timeout=timeout,
             retry_handlers=retry_handlers(retries, max_wait),
-        )
+        )  # fmt: skip
+        self._once = WebClient(
+            token=token, base_url=url, timeout=timeout,
+            retry_handlers=write_once_handlers(retries, max_wait),
+        )  # fmt: skip
 
-    def _call(self, method: str, **args) -> dict:
+    def _call(self, method: str, *, once: bool = False, **args) -> dict:
         """One method through the WebClient's own wrapper (it knows form vs JSON per method);
-        ok: false becomes SlackError, which never holds the token."""
-        call = getattr(self.client, method.replace(".", "_"))
+        ok: false becomes SlackError, which never holds the token. `once`: a write that is not
+        idempotent, retried on 429 only; no answer raises LostAnswer."""
+        call = getattr(self._once if once else self.client, method.replace(".", "_"))
         try:
             return call(**_drop_none(args)).data
         except SlackApiError as exc:
-            error = exc.response.get("error") or f"HTTP {exc.response.status_code}"
-            raise SlackError(method, str(error)) from None
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if once and status >= 500:
+                raise LostAnswer(method, f"HTTP {status}, it may have been made") from None
+            raise SlackError(method, str(error or f"HTTP {status}")) from None
+        except OSError as exc:  # URLError, timeouts, refused or dropped connections
+            if once:
+                raise LostAnswer(method, f"no answer ({type(exc).__name__})") from None
+            raise SlackError(method, f"Slack could not be reached ({type(exc).__name__})") from None
 
     # -- users
 
@@ -164,17 +193,37 @@ class Slack:
         metadata: dict | None = None,
         thread_ts: str | None = None,
     ) -> Message:
-        """Post a message (with metadata when given); link_names off: no names become pings."""
-        raw = self._call(
-            "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            metadata=metadata,
-            thread_ts=thread_ts,
-            link_names=False,
-        )
-        return _message(raw["message"] | {"ts": raw["ts"]})
+        """Post a message (with metadata when given); link_names off: no names become pings.
+
+        A post is not idempotent: after a 5xx or no answer, Slack may have posted it all the
+        same (specs/README.md). So before each new try the channel (or thread) is searched for
+        a message with the same metadata; without metadata nothing is tried again.
+        """
+        args = {"channel": channel, "text": text, "blocks": blocks, "metadata": metadata,
+                "thread_ts": thread_ts, "link_names": False}  # fmt: skip
+        for attempt in range(self.retries + 1):
+            try:
+                raw = self._call("chat.postMessage", once=True, **args)
+                return _message(raw["message"] | {"ts": raw["ts"]})
+            except LostAnswer:
+                if metadata is None or attempt == self.retries:
+                    raise
+            if found := self._posted(channel, thread_ts, metadata):
+                return found
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _posted(self, channel: str, thread_ts: str | None, metadata: dict) -> Message | None:
+        """A message with exactly this metadata: in the thread, or the channel's newest page."""
+        want = (metadata["event_type"], dict(metadata.get("event_payload") or {}))
+        if thread_ts:
+            found = self.thread(channel, thread_ts)
+        else:
+            data = self._call(
+                "conversations.history", channel=channel, limit=LOOK_BACK,
+                include_all_metadata=True,
+            )  # fmt: skip
+            found = [_message(m) for m in data.get("messages", [])]
+        return next((m for m in found if (m.event_type, dict(m.payload)) == want), None)
 
     def update(
         self, channel: str, ts: str, text: str, blocks=None, metadata: dict | None = None
@@ -244,17 +293,29 @@ class Slack:
     # -- user groups
 
     def usergroups(self) -> list[UserGroup]:
-        """Every enabled user group of the workspace, with its members."""
-        raw = self._call("usergroups.list", include_users=True)["usergroups"]
-        return [UserGroup(g["id"], g["handle"], g["name"], tuple(g.get("users", ()))) for g in raw]
+        """Every user group of the workspace with its members, disabled ones too: Slack leaves
+        those out unless include_disabled=true, yet their handle cannot be created again."""
+        raw = self._call("usergroups.list", include_users=True, include_disabled=True)
+        return [_usergroup(g) for g in raw["usergroups"]]
 
     def set_usergroup_users(self, group_id: str, users: list[str]) -> None:
         self._call("usergroups.users.update", usergroup=group_id, users=",".join(users))
 
+    def enable_usergroup(self, group_id: str) -> None:
+        self._call("usergroups.enable", usergroup=group_id)
+
     def create_usergroup(self, handle: str, name: str, description: str = "") -> UserGroup:
-        raw = self._call("usergroups.create", handle=handle, name=name, description=description)
-        g = raw["usergroup"]
-        return UserGroup(g["id"], g["handle"], g["name"], tuple(g.get("users", ())))
+        """Create a group; after a lost answer, the group with that handle if Slack made it."""
+        args = {"handle": handle, "name": name, "description": description}
+        for attempt in range(self.retries + 1):
+            try:
+                return _usergroup(self._call("usergroups.create", once=True, **args)["usergroup"])
+            except LostAnswer:
+                if attempt == self.retries:
+                    raise
+            if found := next((g for g in self.usergroups() if g.handle == handle), None):
+                return found
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     # -- reading a channel page by page (flag_stale)
 

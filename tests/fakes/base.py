@@ -120,6 +120,7 @@ class Fault:
     headers: dict[str, str]
     body: Any
     delay: float
+    after: bool = False  # the handler runs first (the write happens), then the answer is lost
 
 
 @cache
@@ -314,13 +315,17 @@ class FakeService:
         headers: dict[str, str] | None = None,
         body: Any = None,
         delay: float = 0.0,
+        after: bool = False,
     ) -> Fault:
         """Answer the next `times` matching requests with `status` (after `delay` seconds).
 
         `path` is a template or glob below base_path ("/users/{id}", "/users/*", "/**"); with
         no status the request goes on to its handler after the delay (to provoke timeouts).
+        With `after` the handler runs first, so the write is made, and only then comes the
+        delay and the status: a lost response (specs/README.md: a 5xx to a post does not mean
+        nothing was posted).
         """
-        fault = Fault(method.upper(), path, status, times, dict(headers or {}), body, delay)
+        fault = Fault(method.upper(), path, status, times, dict(headers or {}), body, delay, after)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -375,17 +380,24 @@ class FakeService:
         self._pause(self.latency)
         op, valid = self._check_request(req, where) if req else (None, True)
         fault = self._take_fault(req.method, req.path) if req else None
-        if fault:
+        if fault and not fault.after:
             self._pause(fault.delay)
-        if fault and fault.status:
-            body = self.error_body(fault.status) if fault.body is None else fault.body
-            status, payload, headers = fault.status, _encode(body), fault.headers
+        if fault and fault.status and not fault.after:
+            status, payload, headers = self._fault_answer(fault)
         elif not valid:  # as the real service would; handlers need not guard against it
             status, payload, headers = 400, _encode(self.error_body(400)), {}
         else:
             status, payload, headers = self._answer(req, op, where)
+            if fault and fault.after:
+                self._pause(fault.delay)
+                if fault.status:
+                    status, payload, headers = self._fault_answer(fault)
         self._record(raw, req, status, fault is not None and bool(fault.status))
         return _response(status, payload, headers)
+
+    def _fault_answer(self, fault: Fault) -> tuple[int, bytes, dict]:
+        body = self.error_body(fault.status) if fault.body is None else fault.body
+        return fault.status, _encode(body), fault.headers
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
