@@ -67,9 +67,14 @@ class People:
     profiles: Mapping[str, Profile] = field(default_factory=dict)
 
     def who(self, user_id: str | None) -> str:
-        if not user_id or user_id in self.bots:
+        if not user_id or user_id in self.bots or is_bot_id(user_id):
             return BOT
         return US if user_id in self.team else CUSTOMER
+
+
+def is_bot_id(user_id: str) -> bool:
+    """A bot's ID (B...), as reply_users may hold: no user, so users.info cannot look it up."""
+    return user_id.startswith("B")
 
 
 def people(team: stale.Team, bots: Iterable[str], profiles: Iterable[Profile]) -> People:
@@ -97,7 +102,7 @@ def to_identify(parents: Iterable, known: Iterable[str]) -> list[str]:
             continue
         by_bot = msg.bot_id or msg.subtype == "bot_message"
         for user in ([] if by_bot else [msg.user]) + list(msg.reply_users):
-            if user and user not in known:
+            if user and user not in known and not is_bot_id(user):
                 found.setdefault(user, None)
     return list(found)
 
@@ -106,8 +111,12 @@ def to_identify(parents: Iterable, known: Iterable[str]) -> list[str]:
 
 
 def is_thread_start(msg) -> bool:
-    """A top-level message a conversation can hang on: not ours (digest, handoff), not a join."""
+    """A top-level message a conversation can hang on: not ours (digest, handoff), not a join,
+    and not a thread reply sent also to the channel (thread_broadcast: its thread_ts is its
+    parent's), which history lists beside the top-level messages."""
     if (msg.event_type or "").startswith(OUR_EVENTS):
+        return False
+    if msg.thread_ts and msg.thread_ts != msg.ts:
         return False
     return msg.subtype in HUMAN_SUBTYPES or msg.subtype == "bot_message"
 

@@ -59,6 +59,9 @@ HEADS = [
     ("someone joined the channel", parent(subtype="channel_join"), SKIP, []),
     ("our own digest", parent(BOT_USER, event_type="support_hero_stale_digest"), SKIP, []),
     ("reply_users lists only some", parent(replies=("UTEAM1",), repliers=7), FETCH, []),
+    ("a reply sent also to the channel",
+     parent(subtype="thread_broadcast", thread_ts=ts_of(ago(hours=9))), SKIP, []),
+    ("a bot (B...) replied to our announcement", parent("UTEAM1", ("B0HOOK001",)), SKIP, []),
 ]  # fmt: skip
 
 
@@ -242,3 +245,29 @@ def test_lookback_covers_twice_the_slowest_target():
     assert stale.lookback(stale.settings({})) == timedelta(days=14)  # 2 x close_after_days
     hours = {"working_hours": {"enabled": True}, "close_after_days": 2}
     assert stale.lookback(stale.settings(hours)) == timedelta(days=16)  # 3 working days: 8d
+
+
+def test_a_reply_sent_also_to_the_channel_is_a_reply_not_a_conversation(slack, capsys):
+    """history lists a thread_broadcast beside the top-level messages (specs/README.md)."""
+    q = say(slack, ago(hours=3), SAM[0], "Export fails")
+    say(slack, ago(hours=2), IDS["ann"], "Looking into it", q, broadcast=True)
+    say(slack, ago(hours=1), SAM[0], "Any news?", q, broadcast=True)
+    code, out, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    found = by_key(out)
+    assert (code, list(found)) == (0, [key(q)])
+    assert found[key(q)]["follow_up"] is True
+    assert found[key(q)]["waiting_since"] == ago(hours=1).isoformat()
+
+
+def test_bot_ids_in_reply_users_cost_no_lookup(slack, capsys):
+    """reply_users may hold a bot's B... ID, which users.info cannot look up."""
+    q = say(slack, ago(hours=3), SAM[0], "Export fails")
+    say(slack, ago(hours=2, minutes=59), None, "Ticket #12 opened", q, bot_id="B0HOOK001")
+    note = say(slack, ago(hours=2), IDS["ann"], "Deploy at 5")
+    say(slack, ago(hours=1), None, "Deployed", note, bot_id="B0HOOK001")
+    code, out, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    found = by_key(out)
+    assert (code, list(found)) == (0, [key(q)])
+    assert found[key(q)]["waiting_since"] == ago(hours=3).isoformat()  # a bot is no reply
+    assert slack.count("POST", "/users.info") == 1  # sam only
+    assert slack.count("POST", "/conversations.replies") == 0

@@ -167,6 +167,11 @@ SPEC_PATCHES = (
     _errors("/usergroups.users.list", "get", "no_such_subteam"),
     _errors("/usergroups.create", "post", *USERGROUP_TAKEN),
     _errors("/usergroups.enable", "post", "no_such_subteam"),
+    # specs/README.md: reply_users may hold bot IDs (B...), not only the file's user IDs.
+    (
+        ("definitions", "objs_message", "properties", "reply_users", "items"),
+        {"type": "string", "pattern": "^[UWB][A-Z0-9]{2,}$"},
+    ),
 )
 
 # --- what the fake checks by hand (the file's `blocks` is "a very loose definition") --------------
@@ -509,19 +514,33 @@ class SlackFake(FakeService):
         reply["parent_user_id"] = parent.get("user", BOT_USER)
         parent["thread_ts"] = parent["ts"]
         parent["reply_count"] = parent.get("reply_count", 0) + 1
+        # specs/README.md: reply_users may hold a bot's ID (B...) for a bot's reply
         users = parent.setdefault("reply_users", [])
-        if reply["user"] not in users:
-            users.append(reply["user"])
+        replier = reply.get("user") or reply.get("bot_id")
+        if replier not in users:
+            users.append(replier)
         parent["reply_users_count"] = len(users)
         parent["latest_reply"] = reply["ts"]
 
     def add_message(
-        self, channel_id: str, user: str, text: str, thread_ts: str | None = None, **extra
+        self,
+        channel_id: str,
+        user: str | None,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        broadcast: bool = False,
+        **extra,
     ) -> dict:
-        """A message by someone else (a customer, a teammate), e.g. to seed a thread."""
+        """A message by someone else (a customer, a teammate, a bot with `bot_id=` and no user),
+        e.g. to seed a thread; `broadcast`: a thread reply sent also to the channel."""
         with self.lock:
             ch = self._channel(channel_id)
-            msg = {"type": "message", "ts": self._ts(), "user": user, "text": text, **extra}
+            msg = {"type": "message", "ts": self._ts(), "text": text, **extra}
+            if user:
+                msg["user"] = user
+            if broadcast:
+                msg["subtype"] = "thread_broadcast"
             if thread_ts:
                 self._reply_to(next(m for m in ch["messages"] if m["ts"] == thread_ts), msg)
             ch["messages"].append(msg)
@@ -582,7 +601,13 @@ class SlackFake(FakeService):
             return 200, {"ok": False, "error": "channel_not_found"}
         inclusive = _flag(args.get("inclusive"))
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or 1e10)
-        top = [m for m in ch["messages"] if m.get("thread_ts", m["ts"]) == m["ts"]]
+        # specs/README.md: a reply sent "also to the channel" is listed too, as a message with
+        # subtype thread_broadcast whose thread_ts is its parent's
+        top = [
+            m
+            for m in ch["messages"]
+            if m.get("thread_ts", m["ts"]) == m["ts"] or m.get("subtype") == "thread_broadcast"
+        ]
         within = [m for m in top if _between(float(m["ts"]), oldest, latest, inclusive)]
         page, more, cursor = _page(within[::-1], args)
         meta = _flag(args.get("include_all_metadata"))
