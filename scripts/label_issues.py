@@ -178,7 +178,8 @@ def decide(a: labels.Assessment, lookups: Lookups, rules, repo: str) -> labels.D
     issue = a.issue
     if a.skip:
         return labels.Decision(a, how=a.skip)
-    tier, how, line = None, a.team or "a person set theirs", 0
+    unsure = "a person set theirs" if a.owner != "us" else "tier label kept"
+    tier, how, line = None, a.team or unsure, 0
     if a.needs_tier:
         found = lookups.match(issue.user)
         tier, rule = tiers.tier_of(found.customer, rules)

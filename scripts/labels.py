@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from scripts.plan import Change
@@ -63,6 +63,11 @@ class Settings:
     def tier_names(self) -> dict[str, str]:
         """Label name -> tier."""
         return {spec.name: tier for tier, spec in self.labels.items()}
+
+    def tier_label(self, name: str) -> str | None:
+        """Our spelling of a tier label, whatever its case: GitHub label names are
+        case-insensitive (`Tier: Focus` is `tier: focus`, specs/README.md)."""
+        return next((n for n in self.tier_names if n.lower() == name.lower()), None)
 
 
 def settings(raw: Mapping | None, lines: Mapping[str, int] | None = None) -> Settings:
@@ -199,8 +204,10 @@ def assess(issue, cfg: Settings, team_logins: frozenset[str], now: datetime, ful
     The tier of an issue that carries our label is looked up again only with `full`: it
     depends on the author and the directory, not on the issue, so an update changes nothing.
     """
-    current = tuple(name for name in issue.labels if name in cfg.tier_names)
+    current = tuple(dict.fromkeys(t for n in issue.labels if (t := cfg.tier_label(n))))
     marker = read_marker(issue.body)
+    if marker and (ours := cfg.tier_label(marker.label)):
+        marker = replace(marker, label=ours)
     owner = _owner(current, marker)
     team = _team(issue, team_logins)
     if not full and owner == "us" and marker and marker.fingerprint == _fingerprint(issue):
@@ -379,7 +386,7 @@ def writes_for(repo: str, decision: Decision, cfg: Settings) -> list[Write]:
     issue = a.issue
     if (new := _new_tier_labels(a, decision, cfg)) is not None:
         names, mine = new
-        kept = [n for n in issue.labels if n not in cfg.tier_names]
+        kept = [n for n in issue.labels if cfg.tier_label(n) is None]
         before = ", ".join(a.current) or "no tier label"
         summary = f"#{issue.number} @{issue.user}: {before} -> {', '.join(names) or 'none'}"
         line = decision.rule_line or cfg.lines.get("labels", 0)
@@ -403,6 +410,8 @@ def _new_tier_labels(a: Assessment, d: Decision, cfg: Settings) -> tuple[list, s
         return None
     if a.owner == "both":  # a person added theirs next to ours: theirs stands, ours goes
         return [n for n in a.current if n != a.marker.label], a.marker.label
+    if not a.needs_tier and not a.team:
+        return None  # the tier was not looked up again, so it did not change: the label stays
     want = [cfg.labels[d.tier].name] if d.tier else []
     if set(want) == set(a.current):
         return None

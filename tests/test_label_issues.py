@@ -397,3 +397,61 @@ def test_a_wait_longer_than_we_accept_fails_the_run_at_once(gh, tmp_path, capsys
     code, _, err = run(capsys, write_config(tmp_path), "--apply")
     assert code == 1 and "asked to wait 3600 s" in err
     assert gh.count() == 1 and gh.writes() == 0  # no retry, no write: the next run starts over
+
+
+def test_tier_labels_in_another_case_are_ours_and_tier_changes_still_arrive(
+    gh, tmp_path, capsys, monkeypatch
+):
+    """GitHub label names are case-insensitive: `Tier: Focus` is our `tier: focus`."""
+    seed_people(gh)
+    gh.add_label(REPO, "Tier: Focus", "b60205", "Focus customer")  # made by hand, other case
+    issue = gh.add_issue(REPO, "wile-e", "Export fails")
+    config = write_config(tmp_path)
+    assert run(capsys, config, "--apply")[0] == 0
+    assert gh.issue(REPO, issue).labels == ["Tier: Focus"]  # GitHub keeps the label's own case
+    gh.advance(minutes=5)
+    gh.reset_counts()
+    assert run(capsys, config, "--apply")[0] == 0 and gh.writes() == 0
+    assert run(capsys, config, "--apply", "--full")[0] == 0 and gh.writes() == 0
+
+    downgraded = CUSTOMERS.replace("enterprise, monthly_spend: 4000", "cloud, monthly_spend: 100")
+    monkeypatch.setenv("CUSTOMERS_YAML", downgraded)
+    gh.advance(minutes=5)
+    code, out, _ = run(capsys, config, "--apply", "--full")
+    assert code == 0 and "Tier: Focus -> tier: subscriber" not in out
+    assert "tier: focus -> tier: subscriber" in out
+    assert gh.issue(REPO, issue).labels == [SUB]
+
+
+@pytest.mark.parametrize("how", ["the author answers", "the comment waited a run",
+                                 "the comment POST failed"])  # fmt: skip
+def test_a_tier_label_is_kept_when_only_the_conversation_moves(gh, tmp_path, capsys, how):
+    """Removed only when the tier changed: never because the issue was looked at again."""
+    seed_people(gh)
+    gh.add_label(REPO, FOCUS, "b60205", "Focus customer")  # a budget of 1: the label write first
+    helm = gh.add_issue(REPO, "wile-e", "Helm install broken", HELM)
+    config = write_config(tmp_path, budget=1 if how == "the comment waited a run" else 50)
+    if how == "the comment POST failed":
+        gh.inject("POST", "/repos/*/*/issues/*/comments", 422, body={"message": "Validation"})
+    run(capsys, config, "--apply")
+    assert tier_labels(gh, helm) == [FOCUS]
+    gh.advance(minutes=5)
+    if how == "the author answers":
+        gh.add_comment(REPO, helm, "wile-e", "It is on EKS, chart 1.2.3.")
+        gh.advance(minutes=5)
+    for _ in range(2):
+        assert run(capsys, config, "--apply")[0] == 0
+        assert tier_labels(gh, helm) == [FOCUS]
+        gh.advance(minutes=5)
+    ours = [c for c in gh.issue(REPO, helm).comments if "support-hero:triage" in c["body"]]
+    assert len(ours) == 1
+
+
+def test_a_lost_answer_to_a_triage_comment_posts_it_once(gh, tmp_path, capsys):
+    seed_people(gh)
+    helm = gh.add_issue(REPO, "hobbyist", "Helm install broken", HELM)
+    gh.inject("POST", "/repos/*/*/issues/*/comments", 500, after=True)  # made, answer lost
+    assert run(capsys, write_config(tmp_path), "--apply")[0] == 0
+    gh.advance(minutes=5)
+    assert run(capsys, write_config(tmp_path), "--apply")[0] == 0
+    assert len(gh.issue(REPO, helm).comments) == 1

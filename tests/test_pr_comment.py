@@ -274,3 +274,25 @@ def test_base_from_git(gh, tmp_path, capsys, monkeypatch):
     edit(EXAMPLE.read_text(), SWAP_ALICE_BOB)
     code = pr_comment.main(["--pr", str(gh.pr), "--base", "HEAD", "--now", NOW, "--apply"])
     assert code == 0 and "@alice-a" in ours(gh)[0]["body"]
+
+
+@pytest.mark.parametrize("fault", [{"status": 502, "after": True}, {"status": 503}])
+def test_a_lost_answer_to_the_comment_post_never_posts_twice(gh, files, capsys, fault):
+    """A 5xx may follow a comment GitHub made (specs/README.md): it is looked for first."""
+    edit(EXAMPLE.read_text(), SWAP_ALICE_BOB)
+    gh.inject("POST", "/repos/*/*/issues/*/comments", headers={"Retry-After": "0"}, **fault)
+    code, _, err = run(capsys, gh, "--apply")
+    assert code == 0, err
+    assert len(ours(gh)) == 1
+    gh.reset_counts()
+    assert run(capsys, gh, "--apply")[0] == 0 and gh.writes() == 0
+
+
+def test_a_comment_post_that_timed_out_is_found_not_sent_again(gh):
+    from scripts.clients.github import GitHub
+
+    gh.inject("POST", "/repos/*/*/issues/*/comments", delay=3, after=True)
+    client = GitHub(gh.token, timeout=1)
+    made = client.comment(REPO, gh.pr, "<!-- ours --> hello")
+    (found,) = [c for c in gh.issue(REPO, gh.pr).comments if c["body"] == "<!-- ours --> hello"]
+    assert made.id == found["id"]

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import wraps
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.GithubException import RateLimitExceededExceedsMaxWait
+from urllib3.exceptions import MaxRetryError
 
 DEFAULT_URL = "https://api.github.com"
 PAGE = 100  # the most GitHub's list endpoints give per request
@@ -21,6 +23,7 @@ SECONDS_BETWEEN_REQUESTS = 0.1
 SECONDS_BETWEEN_WRITES = 1.0
 RETRIES = 4  # backoff 0.5, 1, 2, 4 s for 5xx: under 8 s in all
 MAX_WAIT = 120.0  # longer rate-limit waits give up: the next scheduled run resumes
+POST_TRIES = 2  # a comment whose answer was lost: looked for, then posted once more at most
 
 
 class GitHubError(Exception):
@@ -96,6 +99,9 @@ class _BoundedRetry(GithubRetry):
         return super().is_retry(method, status_code, has_retry_after)
 
     def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
+        if method == "POST" and error is not None and self._is_read_error(error):
+            # the request was sent and no answer came: the comment may exist; never resend here
+            raise MaxRetryError(kwargs.get("_pool"), url, error)
         after = response.headers.get("Retry-After") if response is not None else None
         if after and after.isdigit() and float(after) > (self.max_rate_limit_wait or float("inf")):
             data = {"message": f"asked to wait {after} s, more than we wait"}
@@ -137,6 +143,8 @@ def _errors(fn):
             raise GitHubError(
                 exc.status or 0, str(data.get("message") or type(exc).__name__)
             ) from None
+        except requests.RequestException as exc:  # its text may hold the URL: name the kind only
+            raise GitHubError(0, f"GitHub gave no answer ({type(exc).__name__})") from None
 
     return call
 
@@ -253,7 +261,19 @@ class GitHub:
 
     @_errors
     def comment(self, repo: str, number: int, body: str) -> Comment:
-        return _comment(self._repo(repo).get_issue(number).create_comment(body))
+        """Post a comment. A POST that got a 5xx or no answer may have made it (specs/README.md):
+        before any second try the issue's comments are read for one with this very body."""
+        issue = self._repo(repo).get_issue(number)
+        for attempt in range(POST_TRIES):
+            try:
+                return _comment(issue.create_comment(body))
+            except (GithubException, requests.RequestException) as exc:
+                lost = not isinstance(exc, GithubException) or (exc.status or 0) >= 500
+                if not lost or attempt == POST_TRIES - 1:
+                    raise
+            if found := next((c for c in self.comments(repo, number) if c.body == body), None):
+                return found
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     @property
     def rate_remaining(self) -> int | None:
