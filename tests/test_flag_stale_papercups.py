@@ -225,3 +225,12 @@ def test_text_markdown_and_summary(papercups, job, tmp_path):
     report = as_json(out)
     assert report["changes"][0]["action"] == "post"
     assert report["digest"]["metadata"]["event_type"] == "support_hero_stale_digest"
+
+
+def test_a_retry_after_longer_than_we_wait_fails_the_source_at_once(papercups, job):
+    """docs/flag_stale.md: a longer Retry-After is not waited out (nor shortened and retried)."""
+    seed(papercups, waiting("ada@example.com", "focus", 45))
+    papercups.inject("GET", "/api/v1/conversations", 429, times=5, headers={"Retry-After": "600"})
+    code, out, _ = job()
+    assert code == 1 and "asked to wait 600 s" in out
+    assert [c.status for c in papercups.calls] == [429]

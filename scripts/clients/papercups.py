@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from scripts.clients.http import ServiceError, retrying_session
+from scripts.clients.http import ServiceError, retrying_session, wait_note
 
 DEFAULT_URL = "https://app.papercups.io"
 PAGE = 50  # the most Papercups answers a page, for conversations and customers alike
@@ -177,7 +177,7 @@ class Papercups:
         except requests.RequestException as exc:
             raise PapercupsError(what, None, type(exc).__name__) from None
         if r.status_code >= 400:
-            raise PapercupsError(what, r.status_code, _error_message(r))
+            raise PapercupsError(what, r.status_code, _error_message(r) + wait_note(r))
         return r.json()
 
     # -- conversations

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scripts.clients.http import ServiceError, retrying_session
+from scripts.clients.http import ServiceError, retrying_session, wait_note
 
 DEFAULT_URL = "https://sentry.io/api/0"
 API_PATH = "/api/0"
@@ -120,7 +120,7 @@ class Sentry:
             why = f"timed out ({self.timeout:g} s a try)" if timed_out else type(exc).__name__
             raise SentryError(what, None, why) from None
         if r.status_code >= 400:
-            raise SentryError(what, r.status_code, _error_message(r))
+            raise SentryError(what, r.status_code, _error_message(r) + wait_note(r))
         return r
 
     def project_issues(
