@@ -30,7 +30,7 @@ class _BoundedRetry(Retry):
     be refused again (docs/flag_stale.md: such a source fails for this run)."""
 
     def increment(self, method=None, url=None, response=None, error=None, *args, **kwargs):
-        wait = _retry_after(response.headers.get("Retry-After")) if response is not None else None
+        wait = retry_after(response.headers.get("Retry-After")) if response is not None else None
         if wait is not None and wait > self.retry_after_max:
             # retries end here; with raise_on_status off, urllib3 hands back this answer
             reason = f"asked to wait {wait:.0f} s, more than the {self.retry_after_max} s we wait"
@@ -38,7 +38,7 @@ class _BoundedRetry(Retry):
         return super().increment(method, url, response, error, *args, **kwargs)
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
     """Retry-After as seconds: a number, or an HTTP date."""
     if not value:
         return None
@@ -53,7 +53,7 @@ def _retry_after(value: str | None) -> float | None:
 
 def wait_note(response: requests.Response) -> str:
     """For an answer refused with a Retry-After: how long it asked us to wait."""
-    wait = _retry_after(response.headers.get("Retry-After"))
+    wait = retry_after(response.headers.get("Retry-After"))
     return f" (asked to wait {wait:.0f} s, longer than a run waits)" if wait else ""
 
 

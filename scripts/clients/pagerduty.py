@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 import pagerduty
 
+from scripts.clients.http import retry_after
 from scripts.pagerduty_plan import Layer, Override, Schedule
 
 DEFAULT_URL = "https://api.pagerduty.com"
@@ -114,16 +114,8 @@ class _Client(pagerduty.RestApiV2Client):
 def wait_seconds(headers, tries: int) -> float:
     """PagerDuty's ratelimit-reset, else Retry-After (seconds or a date), else 1, 2, 4... s."""
     for name in ("ratelimit-reset", "retry-after"):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-            except (TypeError, ValueError):
-                continue
+        if (wait := retry_after(headers.get(name))) is not None:
+            return wait
     return float(min(2 ** (tries - 1), 30))
 
 
