@@ -6,15 +6,13 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
-
-import yaml
 
 from scripts import cli
 from scripts import plan as plans
 from scripts.clients.slack import Slack, SlackError
 from scripts.plan import Change
 from scripts.slack_text import escape, link
+from scripts.yaml_source import parse, read_text
 
 TITLE = "Failure notice"
 EVENT = "support_hero_run_failed"  # message metadata: how a re-run finds the notice it posted
@@ -55,10 +53,12 @@ def run(args) -> int:
 
 def support_channel(config: str) -> str:
     """slack.channel, read leniently: a broken rotation.yaml may be the very failure to report."""
-    try:
-        data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise cli.UsageError(f"cannot read slack.channel from {config}: {exc}") from None
+    text, problems = read_text(config)
+    src = parse(text, config) if text is not None else None
+    problems += src.problems if src and src.data is None else []
+    if problems:  # aliases and deep nesting too: they refuse the file before it is built
+        raise cli.UsageError(f"cannot read slack.channel from {config}: {problems[0]}")
+    data = src.data
     slack = data.get("slack") if isinstance(data, Mapping) else None
     channel = slack.get("channel") if isinstance(slack, Mapping) else None
     if not isinstance(channel, str) or not channel:

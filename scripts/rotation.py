@@ -22,7 +22,7 @@ from scripts.model import (
     TimeOff,
 )
 from scripts.problems import ConfigError, Problem, suggest
-from scripts.yaml_source import Source, parse
+from scripts.yaml_source import Source, parse, read_text
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rotation.schema.json"
 _CORE_KEYS = {"timezone", "handoff", "people", "teams", "support_hero", "swaps", "time_off"}
@@ -32,12 +32,9 @@ def load(path: str | Path, text: str | None = None) -> tuple[Rotation, list[Prob
     """Load a rotation file with its warnings, or raise ConfigError with every error at once."""
     path = Path(path)
     if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(
-                [Problem(str(path), 1, 1, "", f"cannot read: {exc.strerror}")]
-            ) from exc
+        text, problems = read_text(path)
+        if text is None:
+            raise ConfigError(problems)
     src = parse(text, str(path))
     if src.data is not None and not isinstance(src.data, dict):
         src.add((), "the file must be a mapping of keys such as timezone, people, support_hero")

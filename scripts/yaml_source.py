@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 
 import yaml
 
@@ -17,6 +20,11 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
+MAX_BYTES = 2_000_000  # a rotation of 1,000 people is about 200 kB
+MAX_DEPTH = 32  # rotation.yaml nests 5 deep; far deeper only exhausts the parser's recursion
+_OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
+         yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)  # fmt: skip
+_CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 
 def path_text(path: Path) -> str:
@@ -114,10 +122,61 @@ def _build(src: Source, node, path: Path):
     return _scalar(src, node, path)
 
 
+def read_text(path: str | os.PathLike) -> tuple[str | None, list[Problem]]:
+    """A config file's text, or the problem that stops it: not a regular file (a device, a FIFO,
+    /dev/zero), over MAX_BYTES, or not UTF-8 (with the line:col of the first bad byte). Nothing
+    is read past the size limit."""
+    name = str(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None, [Problem(name, 1, 1, "", "not a regular file: give a rotation file")]
+        if info.st_size > MAX_BYTES:
+            size = f"{info.st_size:,} bytes, more than {MAX_BYTES:,}"
+            return None, [Problem(name, 1, 1, "", f"too large for a rotation file ({size})")]
+        with FilePath(path).open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return None, [Problem(name, 1, 1, "", f"cannot read: {exc.strerror}")]
+    if len(raw) > MAX_BYTES:  # it grew since stat
+        return None, [Problem(name, 1, 1, "", f"too large for a rotation file (> {MAX_BYTES:,})")]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        message = f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be read; save the file as UTF-8"
+        return None, [Problem(name, line, col, "", message)]
+
+
+def _hazards(text: str, file: str) -> list[Problem]:
+    """Aliases (a few bytes can expand to gigabytes: "billion laughs") and nesting past
+    MAX_DEPTH, found in one linear pass over the tokens before anything is built."""
+    problems, depth = [], 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        line, col = token.start_mark.line + 1, token.start_mark.column + 1
+        if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+            kind = "alias" if isinstance(token, yaml.AliasToken) else "anchor"
+            message = f"YAML {kind} '{token.value}' is not allowed here: write the value out"
+            problems.append(Problem(file, line, col, "", message))
+        elif isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                problems.append(Problem(file, line, col, "", f"nested deeper than {MAX_DEPTH}"))
+                break
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+    return problems
+
+
 def parse(text: str, file: str) -> Source:
-    """Parse one YAML document; syntax errors become problems instead of exceptions."""
+    """Parse one YAML document; syntax errors, aliases and deep nesting become problems."""
     src = Source(file)
     try:
+        src.problems = _hazards(text, file)
+        if src.problems:
+            return src
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

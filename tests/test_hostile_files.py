@@ -1,0 +1,85 @@
+"""Hostile rotation files: each is refused at its line with exit 2, within a bound on time and
+memory (measured in a subprocess with resource limits), before any request is made."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scripts import rotation, tiers
+from scripts.problems import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = sorted((Path(__file__).parent / "hostile").glob("*.yaml"))
+EXPECT = re.compile(rb"# expect: (\d+):(\d+) (.*)")
+MEMORY = 256 * 2**20  # bytes of address space the job may take on top of Python
+SECONDS = 20
+
+
+def expectation(path: Path) -> tuple[int, int, str]:
+    line, col, message = EXPECT.match(path.read_bytes().splitlines()[0]).groups()
+    return int(line), int(col), message.decode()
+
+
+def bounded(*argv: str) -> subprocess.CompletedProcess:
+    """A job in a subprocess limited in memory and CPU time, with no service configured."""
+    limit = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY + 512 * 2**20},) * 2); "
+        f"resource.setrlimit(resource.RLIMIT_CPU, ({SECONDS},) * 2); "
+        "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", limit, *argv], cwd=ROOT, capture_output=True, text=True,
+        timeout=SECONDS * 2, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])
+def test_a_hostile_file_is_named_at_its_line(path):
+    line, col, message = expectation(path)
+    with pytest.raises(ConfigError) as caught:
+        rotation.load(path)
+    places = [(p.line, p.column) for p in caught.value.problems if message in p.message]
+    assert (line, col) in places, "\n".join(map(str, caught.value.problems))
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])
+def test_a_hostile_file_exits_2_in_bounded_time_and_memory(path):
+    done = bounded("scripts.check_rotation", "--config", str(path))
+    line, col, _ = expectation(path)
+    assert done.returncode == 2, done.stderr
+    assert f"{path}:{line}:{col}:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [("/dev/zero", "not a regular file"), ("/nonexistent/rotation.yaml", "cannot read")],
+)
+def test_what_is_not_a_regular_file_is_refused_before_reading(config, message):
+    done = bounded("scripts.check_rotation", "--config", config)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_huge_file_is_refused_by_its_size(tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text("# " + "x" * 3_000_000 + "\n")
+    done = bounded("scripts.check_rotation", "--config", str(path))
+    assert done.returncode == 2 and "too large for a rotation file" in done.stderr
+
+
+def test_the_customer_directory_refuses_aliases_too():
+    text = (ROOT / "tests/hostile/billion_laughs.yaml").read_text()
+    with pytest.raises(ConfigError, match="not allowed here"):
+        tiers.parse_directory(text, "$CUSTOMERS_YAML")
+
+
+def test_notify_failure_reads_a_hostile_file_without_expanding_it():
+    done = bounded(
+        "scripts.notify_failure", "--config", str(ROOT / "tests/hostile/billion_laughs.yaml"),
+        "--run-url", "https://github.com/o/r/actions/runs/1",
+    )  # fmt: skip
+    assert done.returncode == 2 and "not allowed here" in done.stderr
+    assert "Traceback" not in done.stderr
