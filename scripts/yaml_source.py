@@ -123,11 +123,13 @@ def _build(src: Source, node, path: Path):
 
 
 def read_text(path: str | os.PathLike) -> tuple[str | None, list[Problem]]:
-    """A config file's text, or the problem that stops it: not a regular file (a device, a FIFO,
-    /dev/zero), over MAX_BYTES, or not UTF-8 (with the line:col of the first bad byte). Nothing
-    is read past the size limit."""
+    """A config file's text, or the problem that stops it: a symbolic link, not a regular file
+    (a device, a FIFO, /dev/zero), over MAX_BYTES, or not UTF-8 (with the line:col of the first
+    bad byte). Nothing is read past the size limit."""
     name = str(path)
     try:
+        if os.path.islink(path):  # from a PR it may point at any file of the runner: read none
+            return None, [Problem(name, 1, 1, "", "a symbolic link, not a rotation file")]
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return None, [Problem(name, 1, 1, "", "not a regular file: give a rotation file")]

@@ -83,3 +83,12 @@ def test_notify_failure_reads_a_hostile_file_without_expanding_it():
     )  # fmt: skip
     assert done.returncode == 2 and "not allowed here" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_symlinked_rotation_file_echoes_nothing_of_its_target(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=hunter2\nmore: secret lines\n")
+    (tmp_path / "rotation.yaml").symlink_to(secret)
+    done = bounded("scripts.check_rotation", "--config", str(tmp_path / "rotation.yaml"))
+    assert done.returncode == 2 and "a symbolic link, not a rotation file" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout and "secret lines" not in done.stderr
