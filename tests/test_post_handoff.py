@@ -479,3 +479,11 @@ def test_the_handoff_stays_within_block_kit_limits_at_any_size(
     assert shown // (400 // 19) + (int(more[1]) if more else 0) == swaps
     slack_fake.reset_counts()
     assert run(capsys, slack_fake, path, now, "--apply")[0] == 0 and slack_fake.writes() == 0
+
+
+def test_a_lost_answer_to_a_group_create_makes_one_group(slack, config, capsys):
+    slack.inject("POST", "/usergroups.create", 500, after=True)  # made, the answer lost
+    code, _, err = run(capsys, slack, config, MONDAY, "--apply")
+    assert code == 0, err
+    assert [g["handle"] for g in slack.usergroups.values()].count("support-hero") == 1
+    assert members(slack, "support-hero") == [slack.ids["bob"]]

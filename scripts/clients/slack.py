@@ -201,14 +201,24 @@ class Slack:
         """
         args = {"channel": channel, "text": text, "blocks": blocks, "metadata": metadata,
                 "thread_ts": thread_ts, "link_names": False}  # fmt: skip
+
+        def write() -> Message:
+            raw = self._call("chat.postMessage", once=True, **args)
+            return _message(raw["message"] | {"ts": raw["ts"]})
+
+        look = (lambda: self._posted(channel, thread_ts, metadata)) if metadata else None
+        return self._write_once(write, look)
+
+    def _write_once(self, write, look):
+        """`write()`; after a lost answer, again only if `look()` finds nothing it made (no
+        `look`: never again). At most `retries` more tries."""
         for attempt in range(self.retries + 1):
             try:
-                raw = self._call("chat.postMessage", once=True, **args)
-                return _message(raw["message"] | {"ts": raw["ts"]})
+                return write()
             except LostAnswer:
-                if metadata is None or attempt == self.retries:
+                if look is None or attempt == self.retries:
                     raise
-            if found := self._posted(channel, thread_ts, metadata):
+            if (found := look()) is not None:
                 return found
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -307,15 +317,10 @@ class Slack:
     def create_usergroup(self, handle: str, name: str, description: str = "") -> UserGroup:
         """Create a group; after a lost answer, the group with that handle if Slack made it."""
         args = {"handle": handle, "name": name, "description": description}
-        for attempt in range(self.retries + 1):
-            try:
-                return _usergroup(self._call("usergroups.create", once=True, **args)["usergroup"])
-            except LostAnswer:
-                if attempt == self.retries:
-                    raise
-            if found := next((g for g in self.usergroups() if g.handle == handle), None):
-                return found
-        raise AssertionError("unreachable")  # the loop returns or raises
+        return self._write_once(
+            lambda: _usergroup(self._call("usergroups.create", once=True, **args)["usergroup"]),
+            lambda: next((g for g in self.usergroups() if g.handle == handle), None),
+        )
 
     # -- reading a channel page by page (flag_stale)
 
