@@ -433,7 +433,7 @@ class GitHubFake(FakeService):
             for name in names:  # as GitHub does: a label that does not exist yet is created
                 if name.lower() not in r.labels:
                     r.labels[name.lower()] = self._label_json(r, name, "ededed", None)
-            # label names are case-insensitive: `Tier: Focus` and `tier: focus` are one label
+            # specs/README.md: label names are case-insensitive (`Tier: Focus` is `tier: focus`)
             issue.labels = [r.labels[n]["name"] for n in dict.fromkeys(x.lower() for x in names)]
         issue.updated_at = self.now()
         return 200, self._issue_json(r, issue)
