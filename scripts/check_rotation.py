@@ -14,7 +14,9 @@ from scripts.problems import ConfigError, Problem
 
 def _parser():
     p = cli.parser(__doc__)
-    p.add_argument("--weeks", type=int, default=8, help="how many weeks to show (default 8)")
+    p.add_argument(
+        "--weeks", type=cli.count(1, 520), default=8, help="how many weeks to show (default 8)"
+    )
     p.add_argument(
         "--base",
         metavar="REV|FILE",

@@ -41,7 +41,24 @@ def parse_now(text: str) -> datetime:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    if not rotation.EARLIEST <= value.date() <= rotation.LATEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside the years {rotation.YEARS}")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def count(low: int, high: int):
+    """An argparse type: a whole number from `low` to `high` (weeks ahead, say)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
+        return value
+
+    return parse
 
 
 def now_or(args) -> datetime:

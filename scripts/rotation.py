@@ -157,6 +157,12 @@ def _check_zone(src: Source, path: tuple, name: str) -> ZoneInfo | None:
         return None
 
 
+# Dates in rotation.yaml and --now: far enough either way for any real rotation, and far enough
+# inside Python's years 1-9999 that a horizon or a year of history around them stays inside it.
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
+YEARS = f"{EARLIEST.year} to {LATEST.year}"
+
+
 def _check_date_fields(src: Source) -> None:
     for path, value in _walk(src.data):
         is_date = (path and path[-1] in ("week", "from", "to")) or (
@@ -164,9 +170,12 @@ def _check_date_fields(src: Source) -> None:
         )
         if is_date and isinstance(value, str) and len(value) == 10:
             try:
-                date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 src.add(path, f"'{value}' is not a calendar date")
+                continue
+            if not EARLIEST <= day <= LATEST:  # shifts around it would leave Python's calendar
+                src.add(path, f"{value} is outside the years this tool plans for ({YEARS})")
 
 
 def _walk(value, path=()):

@@ -41,7 +41,7 @@ def parser():
     )
     p.add_argument(
         "--horizon",
-        type=int,
+        type=cli.count(1, 52),  # as pagerduty.horizon_weeks in rotation.schema.json
         metavar="WEEKS",
         help="write overrides this many weeks ahead (default: pagerduty.horizon_weeks "
         "in rotation.yaml, else 12); swaps are written however far ahead",

@@ -92,3 +92,16 @@ def test_a_symlinked_rotation_file_echoes_nothing_of_its_target(tmp_path):
     done = bounded("scripts.check_rotation", "--config", str(tmp_path / "rotation.yaml"))
     assert done.returncode == 2 and "a symbolic link, not a rotation file" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout and "secret lines" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--now", "9999-12-31T23:59:59Z"], "outside the years 1970 to 2999"),
+        (["--now", "0001-01-01T00:00:00+01:00"], "outside the years 1970 to 2999"),
+        (["--weeks", "99999999999"], "is not from 1 to 520"),
+    ],
+)
+def test_instants_and_counts_past_the_calendar_are_usage_errors(argv, message):
+    done = bounded("scripts.check_rotation", "--config", str(ROOT / "rotation.yaml"), *argv)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
