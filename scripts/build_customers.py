@@ -268,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--keep", help="an existing directory whose GitHub logins, organisations "
                    "and aliases are carried over")  # fmt: skip
-    args = p.parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(p, argv, run)
 
 
 def run(args) -> int:

@@ -119,8 +119,7 @@ def _fail(args, problems: list[Problem]) -> int:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(_parser(), argv, run)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import rotation
+from scripts import console, redaction, rotation
 from scripts.model import Rotation
 from scripts.problems import ConfigError, Problem, annotation
 
@@ -80,11 +80,20 @@ def report_problems(problems: Iterable[Problem], echo: bool = True) -> None:
         if echo:
             print(prefix + str(problem), file=sys.stderr)
         if in_actions:  # the runner reads workflow commands on stderr too; stdout stays clean
-            print(annotation(problem), file=sys.stderr)
+            console.command(annotation(problem))
 
 
-def guard(job) -> int:
-    """Run `job()` mapping bad config and usage to exit 2 with a clear message."""
+def guard(p: argparse.ArgumentParser, argv: list[str] | None, job: Callable[..., int]) -> int:
+    """Parse `argv` and run `job(args)` with this run's secrets redacted from, and workflow
+    commands defused in, all it prints; bad config and usage exit 2, anything else that escapes
+    a job is one line and exit 1, never a traceback."""
+    redaction.begin(os.environ)
+    with console.defused():
+        args = p.parse_args(argv)  # argparse's own errors, which echo arguments, pass here too
+        return _mapped(lambda: job(args))
+
+
+def _mapped(job) -> int:
     try:
         return job()
     except ConfigError as exc:
@@ -98,6 +107,16 @@ def guard(job) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a bug or an answer no adapter foresaw: one line, no traceback
+        print(f"error: {one_line(exc)}; the next run starts over", file=sys.stderr)
+        return EXIT_APPLY_FAILED
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line: its kind and the first line of its text."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def token(name: str, needed: bool) -> str | None:
@@ -113,4 +132,4 @@ def write_summary(markdown: str) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if path:
         with Path(path).open("a", encoding="utf-8") as f:
-            f.write(markdown.rstrip() + "\n\n")
+            f.write(redaction.redact(markdown.rstrip()) + "\n\n")

@@ -38,8 +38,7 @@ class Setup:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(parser(), argv, run)
 
 
 def parser():

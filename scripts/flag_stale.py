@@ -35,8 +35,7 @@ EXIT_SOURCE_FAILED = 1  # a source could not be read: the digest says which, the
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = cli.parser(__doc__).parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(cli.parser(__doc__), argv, run)
 
 
 def run(args) -> int:

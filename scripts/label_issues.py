@@ -28,8 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         help="look at every open issue again, not only those updated since the last run "
         "(e.g. after the customer directory changed)",
     )
-    args = p.parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(p, argv, run)
 
 
 def run(args) -> int:

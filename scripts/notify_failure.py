@@ -23,8 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--run-url", help="the failed run (default: $RUN_URL, else from GITHUB_* vars)")
     p.add_argument("--workflow", help="its workflow's name (default: $GITHUB_WORKFLOW)")
-    args = p.parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(p, argv, run)
 
 
 def run(args) -> int:

@@ -26,22 +26,22 @@ SETUP_ERRORS = frozenset({
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = cli.parser(__doc__).parse_args(argv)
+    return cli.guard(cli.parser(__doc__), argv, run)
 
-    def job() -> int:
-        try:
-            slack, changes, unreachable = plan(args)
-        except SlackError as exc:  # reading failed: nothing was written
-            print(f"error: {exc}; nothing was written", file=sys.stderr)
-            return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
-        if not args.apply:
-            return cli.EXIT_OK
-        code = apply(slack, changes) if changes else cli.EXIT_OK
-        # someone on call cannot be reached in Slack: what could be done is done, but the run
-        # fails so that someone fixes rotation.yaml
-        return cli.EXIT_APPLY_FAILED if unreachable else code
 
-    return cli.guard(job)
+def run(args) -> int:
+    """Plan, and with --apply write, this week's handoff."""
+    try:
+        slack, changes, unreachable = plan(args)
+    except SlackError as exc:  # reading failed: nothing was written
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
+    if not args.apply:
+        return cli.EXIT_OK
+    code = apply(slack, changes) if changes else cli.EXIT_OK
+    # someone on call cannot be reached in Slack: what could be done is done, but the run
+    # fails so that someone fixes rotation.yaml
+    return cli.EXIT_APPLY_FAILED if unreachable else code
 
 
 def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:

@@ -31,8 +31,7 @@ def _parser():
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(_parser(), argv, run)
 
 
 def run(args) -> int:

@@ -19,8 +19,9 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
+        """One line, whatever the file held: a line break in a key shows as \\n."""
         where = f"{self.path}: " if self.path else ""
-        return f"{self.file}:{self.line}:{self.column}: {where}{self.message}"
+        return one_line(f"{self.file}:{self.line}:{self.column}: {where}{self.message}")
 
     def as_json(self) -> dict:
         where = f"{self.path}: " if self.path else ""
@@ -30,6 +31,17 @@ class Problem:
             "column": self.column,
             "message": where + self.message,
         }
+
+
+# Line breaks and other control characters (C0 but tab, DEL, C1, the Unicode line and paragraph
+# separators) as Python writes them in a string literal.
+_CONTROL = {c: repr(chr(c))[1:-1] for c in [*range(0, 9), *range(10, 32), *range(127, 160)]}
+_CONTROL |= {0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def one_line(text: str) -> str:
+    """`text` with every line break and control character written as an escape."""
+    return text.translate(_CONTROL)
 
 
 class ConfigError(Exception):

@@ -22,8 +22,7 @@ SETUP_STATUSES = frozenset({401, 403})  # the key or the login needs fixing: exi
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = cli.parser(__doc__).parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(cli.parser(__doc__), argv, run)
 
 
 def run(args) -> int:

@@ -28,8 +28,7 @@ class Applied:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
-    return cli.guard(lambda: run(args))
+    return cli.guard(parser(), argv, run)
 
 
 def parser():

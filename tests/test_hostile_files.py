@@ -23,7 +23,7 @@ def expectation(path: Path) -> tuple[int, int, str]:
     return int(line), int(col), message.decode()
 
 
-def bounded(*argv: str) -> subprocess.CompletedProcess:
+def bounded(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """A job in a subprocess limited in memory and CPU time, with no service configured."""
     limit = (
         "import resource, runpy, sys; "
@@ -33,7 +33,7 @@ def bounded(*argv: str) -> subprocess.CompletedProcess:
     )
     return subprocess.run(
         [sys.executable, "-c", limit, *argv], cwd=ROOT, capture_output=True, text=True,
-        timeout=SECONDS * 2, env={"PATH": "/usr/bin:/bin"},
+        timeout=SECONDS * 2, env={"PATH": "/usr/bin:/bin", **(env or {})},
     )  # fmt: skip
 
 
@@ -105,3 +105,11 @@ def test_a_symlinked_rotation_file_echoes_nothing_of_its_target(tmp_path):
 def test_instants_and_counts_past_the_calendar_are_usage_errors(argv, message):
     done = bounded("scripts.check_rotation", "--config", str(ROOT / "rotation.yaml"), *argv)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_in_actions_the_only_workflow_commands_are_our_annotations():
+    path = ROOT / "tests/hostile/workflow_commands_in_a_key.yaml"
+    done = bounded("scripts.check_rotation", "--config", str(path), env={"GITHUB_ACTIONS": "true"})
+    commands = [ln for ln in done.stderr.splitlines() if ln.lstrip().startswith("::")]
+    assert done.returncode == 2 and commands and "##[" not in done.stderr
+    assert all(ln.startswith("::error file=") and "%0A" in ln for ln in commands), commands
