@@ -14,6 +14,8 @@ from github import Auth, Github, GithubException, GithubRetry, UnknownObjectExce
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from urllib3.exceptions import MaxRetryError
 
+from scripts import redaction
+
 DEFAULT_URL = "https://api.github.com"
 PAGE = 100  # the most GitHub's list endpoints give per request
 # GitHub's secondary limits: 900 points a minute (a read costs 1) and, for writes, "at least one
@@ -264,6 +266,7 @@ class GitHub:
         """Post a comment. A POST that got a 5xx or no answer may have made it (specs/README.md):
         before any second try the issue's comments are read for one with this very body."""
         issue = self._repo(repo).get_issue(number)
+        body = redaction.redact(body)  # nothing this run holds secret is posted, from any source
         for attempt in range(POST_TRIES):
             try:
                 return _comment(issue.create_comment(body))
@@ -285,7 +288,7 @@ class GitHub:
     def edit_comment(self, repo: str, number: int, comment_id: int, body: str) -> Comment:
         """Replace a comment's body: one PATCH (the issue and comment objects are lazy)."""
         comment = self._repo(repo).get_issue(number).get_comment(comment_id)
-        comment.edit(body)
+        comment.edit(redaction.redact(body))
         return _comment(comment)
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pagerduty
 
+from scripts import redaction
 from scripts.clients.http import retry_after
 from scripts.pagerduty_plan import Layer, Override, Schedule
 
@@ -299,6 +300,8 @@ class PagerDuty:
             raise PagerDutyError(f"PagerDuty could not be reached: {exc}") from None
 
     def _json(self, method: str, path: str, *, what: str, **kw):
+        if "json" in kw:  # nothing this run holds secret goes out in a body, whatever its source
+            kw["json"] = redaction.current().redact_data(kw["json"])
         response = self._call(lambda c: c.request(method, path, **kw))
         if response.status_code == 404 and what:
             raise NotFound(f"PagerDuty has no {what}")
@@ -465,7 +468,7 @@ class PagerDutyEvents:
 
     def trigger(self, event: dict) -> str:
         """Send a trigger event (payload, dedup_key, links, ...); the dedup key PagerDuty kept."""
-        body = dict(event)
+        body = redaction.current().redact_data(dict(event))
         dedup_key = body.pop("dedup_key", None)
         try:
             return self._client.send_event("trigger", dedup_key=dedup_key, **body)

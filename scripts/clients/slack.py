@@ -15,6 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from scripts import redaction
+
 DEFAULT_URL = "https://slack.com/api/"
 PAGE = 200  # Slack's advice for history paging (the method takes up to 999)
 MAX_PAGE = 999  # the most a page of history holds: fewest requests for a long search
@@ -156,8 +158,10 @@ class Slack:
         ok: false becomes SlackError, which never holds the token. `once`: a write that is not
         idempotent, retried on 429 only; no answer raises LostAnswer."""
         call = getattr(self._once if once else self.client, method.replace(".", "_"))
+        # nothing this run holds secret is posted, whatever the text's source (a server's echo)
+        args = redaction.current().redact_data(_drop_none(args))
         try:
-            return call(**_drop_none(args)).data
+            return call(**args).data
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None

@@ -14,6 +14,7 @@ specs/github-rest.json (one hand-written addition below). Outside pytest (the de
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -215,7 +216,7 @@ class GitHubFake(FakeService):
         """Spend the primary rate limit: answers are 403 until `reset_in` seconds from now."""
         with self.lock:
             self.rate_used = self.rate_limit
-            self.rate_reset = int(time.time() + reset_in)
+            self.rate_reset = math.ceil(time.time() + reset_in)  # whole seconds, never sooner
 
     def seed_from_rotation(self, rot, directory=None) -> None:
         """The repositories of `github.repos`, the team as members, and a few issues to label."""
