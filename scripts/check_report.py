@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scripts import schedule
+from scripts.github_text import escape
 from scripts.history import Move
 from scripts.model import HERO, Rotation
 from scripts.problems import Problem
@@ -116,10 +117,10 @@ def markdown(report: Report) -> str:
     lines = [
         f"### Support rotation: the coming {len(rows)} weeks",
         "",
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(map(escape, header)) + " |",
         "|" + "---|" * len(header),
     ]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    lines += ["| " + " | ".join(map(escape, r)) + " |" for r in rows]
     lines += ["", f"`{LEGEND}`"]
     if report.moves is not None:
         lines += ["", "### What this change moves", ""]
@@ -127,13 +128,13 @@ def markdown(report: Report) -> str:
             lines.append("Nothing: no shift changes hands.")
         for m in report.moves:
             lines.append(
-                f"- **{m.schedule}** {_span(report, m)}: {m.before or '(nobody)'} → "
+                f"- **{escape(m.schedule)}** {_span(report, m)}: {m.before or '(nobody)'} → "
                 f"{m.after or '(nobody)'}"
             )
         if report.moves:
             lines += ["", "People affected: " + ", ".join(f"`{p}`" for p in affected(report.moves))]
     if report.warnings:
-        lines += ["", "### Warnings", ""] + [f"- {w}" for w in report.warnings]
+        lines += ["", "### Warnings", ""] + [f"- {escape(w)}" for w in report.warnings]
     return "\n".join(lines)
 
 

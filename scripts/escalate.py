@@ -12,6 +12,7 @@ from scripts import plan as plans
 from scripts.clients.pagerduty import PagerDuty, PagerDutyError, PagerDutyEvents
 from scripts.clients.slack import MAX_PAGE, Slack, SlackError
 from scripts.escalation import Context, Observed, Request, Secondary
+from scripts.github_text import code_block, escape
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.yaml_source import parse
@@ -250,10 +251,10 @@ def render(args, rot, req, who, ctx: Context, seen: Observed, changes, notes) ->
     post = next((c for c in changes if c.action == "post"), None)
     markdown = "\n".join(
         [f"### {title}", ""]
-        + [f"- **{k}:** {v}" for k, v in rows]
-        + [f"- _{n}_" for n in notes]
+        + [f"- **{k}:** {escape(v)}" for k, v in rows]
+        + [f"- _{escape(n)}_" for n in notes]
         + ["", plans.render_markdown(changes, args.config, "Plan")]
-        + ([f"\n**The Slack message**\n\n```\n{post.data['text']}\n```"] if post else [])
+        + ([f"\n**The Slack message**\n\n{code_block(post.data['text'])}"] if post else [])
     )
     cli.write_summary(markdown)
     if args.format == "json":
@@ -290,7 +291,7 @@ def apply(changes: list[Change], setup: Setup, pd, slack, fmt: str) -> int:
             )
             print(f"error: {change.action} {change.target}: {exc}; {after}", file=sys.stderr)
             return cli.EXIT_APPLY_FAILED
-        cli.write_summary(done)
+        cli.write_summary(escape(done))
         print(done, file=sys.stderr if fmt == "json" else sys.stdout)
     return cli.EXIT_OK
 

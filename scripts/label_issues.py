@@ -11,6 +11,7 @@ from pathlib import Path
 from scripts import cli, labels, tiers
 from scripts import plan as plans
 from scripts.clients.github import GitHub, GitHubError
+from scripts.github_text import escape
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.problems import ConfigError
@@ -259,7 +260,7 @@ def notes(results: list[RepoPlan], cfg: labels.Settings) -> list[str]:
 def render(args, changes: list[Change], results: list[RepoPlan], cfg: labels.Settings) -> None:
     extra = notes(results, cfg)
     markdown = plans.render_markdown(changes, args.config, TITLE)
-    cli.write_summary(markdown + "".join(f"\n\n{n}" for n in extra))
+    cli.write_summary(markdown + "".join(f"\n\n{escape(n)}" for n in extra))
     if args.format == "json":
         deferred = [
             {"repo": w.repo, "action": w.kind, "summary": w.summary}

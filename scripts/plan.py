@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from scripts.github_text import escape
+
 
 @dataclass(frozen=True)
 class Change:
@@ -36,14 +38,15 @@ def render_text(changes: Iterable[Change], config: str, title: str) -> str:
 
 
 def render_markdown(changes: Iterable[Change], config: str, title: str) -> str:
-    """Markdown for the job summary: a section per target."""
+    """Markdown for the job summary: a section per target; every name and summary escaped (they
+    come from rotation.yaml and the services)."""
     changes = list(changes)
-    lines = [f"### {title}", ""]
+    lines = [f"### {escape(title)}", ""]
     for target in dict.fromkeys(c.target for c in changes):
-        lines += [f"**{target}**", ""]
+        lines += [f"**{escape(target)}**", ""]
         for c in (c for c in changes if c.target == target):
             why = ", ".join(x for x in (c.reason, c.where(config)) if x)
-            lines.append(f"- {c.action} {c.summary}" + (f" ({why})" if why else ""))
+            lines.append(f"- {c.action} {escape(c.summary)}" + (f" ({escape(why)})" if why else ""))
         lines.append("")
     lines.append(count_line(changes))
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from scripts import cli, handoff, sentry_errors
 from scripts import plan as plans
 from scripts.clients.sentry import Sentry, SentryError, web_url
 from scripts.clients.slack import Slack, SlackError
+from scripts.github_text import code_block, escape
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.problems import ConfigError, Problem
@@ -201,8 +202,9 @@ def render(args, changes: list[Change], msg: handoff.Message, reading=None) -> N
     """The plan and the message, and how Sentry was read (`reading` None: not configured)."""
     message = {"text": msg.text, "blocks": list(msg.blocks), "metadata": msg.metadata}
     note = reading.note() if reading else None
-    markdown = plans.render_markdown(changes, args.config, TITLE) + (f"\n\n{note}" if note else "")
-    cli.write_summary(f"{markdown}\n\n**The handoff message**\n\n```\n{msg.text}\n```")
+    markdown = plans.render_markdown(changes, args.config, TITLE)
+    markdown += f"\n\n{escape(note)}" if note else ""
+    cli.write_summary(f"{markdown}\n\n**The handoff message**\n\n{code_block(msg.text)}")
     if args.format == "json":
         extra = {"sentry": reading.summary()} if reading else {}
         print(plans.render_json(changes, message=message, **extra))

@@ -8,6 +8,7 @@ import sys
 from scripts import check_rotation, cli, pr_comment_body, rotation
 from scripts import plan as plans
 from scripts.clients.github import Comment, GitHub, GitHubError
+from scripts.github_text import escape
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.pr_comment_body import Body
@@ -100,7 +101,7 @@ def render(args, body: Body, changes: list[Change] | None, note: str) -> None:
     """The comment and the plan (None: GitHub was not read); `note` says what was read."""
     title = TITLE + ("" if args.apply else " (dry run)")
     plan_md = plans.render_markdown(changes, args.config, title) if changes is not None else ""
-    cli.write_summary(f"### {title}\n\n_{note}_\n\n{plan_md or body.text}")
+    cli.write_summary(f"### {title}\n\n_{escape(note)}_\n\n{plan_md or body.text}")
     if args.format == "json":
         print(plans.render_json(changes or [], body=body.text, news=body.news, note=note))
     elif args.format == "markdown":

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from scripts.check_report import affected
+from scripts.github_text import escape
 from scripts.history import Move
 from scripts.model import HERO, Rotation
 from scripts.problems import Problem
@@ -65,7 +66,7 @@ def _moves(rots: list[Rotation], moves: list[Move]) -> str:
             _name(rots, m.before),
             _name(rots, m.after),
         ]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     if n > MAX_ROWS:
         lines += ["", f"…and {n - MAX_ROWS} more: the check's job summary lists every one."]
     people = ", ".join(_mention(rots, p) for p in affected(moves))
@@ -91,19 +92,19 @@ def _name(rots: list[Rotation], handle: str | None) -> str:
     if handle is None:
         return "(nobody)"
     person = _person(rots, handle)
-    return person.name if person else handle
+    return escape(person.name if person else handle)
 
 
 def _mention(rots: list[Rotation], handle: str) -> str:
     """@login notifies the person on GitHub; without one, their name."""
     person = _person(rots, handle)
-    if person and person.github:
+    if person and person.github:  # the schema's login pattern: nothing but a login
         return f"@{person.github}"
-    return (person.name if person else handle).replace("|", "\\|")
+    return escape(person.name if person else handle)
 
 
 def _schedule_name(rots: list[Rotation], key: str) -> str:
     rot = next((r for r in rots if key in r.schedules()), None)
     if rot is None:
-        return key
-    return rot.schedule_name(key) + ("" if key == HERO else " secondary")
+        return escape(key)
+    return escape(rot.schedule_name(key) + ("" if key == HERO else " secondary"))

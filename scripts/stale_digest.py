@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from scripts import sentry_errors, slack_blocks, slack_text
 from scripts.business_time import WEEKDAYS_MON_FRI, WorkingHours
+from scripts.github_text import unlinked
 from scripts.slack_text import escape, link
 from scripts.stale import Finding
 
@@ -357,7 +358,7 @@ def _markdown(mrkdwn: str) -> str:
 
 
 def _md(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return unlinked(_MD_SPECIAL.sub(r"\\\1", text))
 
 
 def _plain(text: str) -> str:

@@ -12,6 +12,7 @@ from scripts import cli, customer_tiers, tiers
 from scripts import plan as plans
 from scripts.clients.papercups import Papercups, PapercupsError
 from scripts.customer_tiers import Record
+from scripts.github_text import escape
 from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.yaml_source import parse
@@ -134,7 +135,7 @@ def notes(seen: Observed, counts: Mapping[str, int]) -> list[str]:
 def render(args, changes: list[Change], seen: Observed, counts: Mapping[str, int]) -> None:
     extra = notes(seen, counts)
     markdown = plans.render_markdown(changes, args.config, TITLE) + "".join(
-        f"\n\n{n}" for n in extra
+        f"\n\n{escape(n)}" for n in extra
     )
     cli.write_summary(markdown)
     if args.format == "json":

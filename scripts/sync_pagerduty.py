@@ -12,6 +12,7 @@ from pathlib import Path
 from scripts import cli
 from scripts import pagerduty_plan as pdp
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError, Unauthorized
+from scripts.github_text import escape
 from scripts.model import HERO, Rotation
 from scripts.plan import Change, render_json, render_markdown, render_text
 from scripts.problems import ConfigError, Problem
@@ -168,7 +169,8 @@ def show_wanted(rot: Rotation, now: datetime, weeks: int, fmt: str) -> int:
     for w in wants:
         lines = pdp.describe(rot, w)
         text += ["", f"{pdp.target(rot, w.key)}:"] + [f"  {x}" for x in lines]
-        markdown += [f"**{pdp.target(rot, w.key)}**", ""] + [f"- {x}" for x in lines] + [""]
+        markdown += [f"**{escape(pdp.target(rot, w.key))}**", ""]
+        markdown += [f"- {escape(x)}" for x in lines] + [""]
     if fmt != "json":
         print("\n".join(markdown if fmt == "markdown" else text))
     cli.write_summary("\n".join(markdown))
@@ -184,7 +186,7 @@ def show_plan(rot: Rotation, result: pdp.Plan, args) -> None:
     text = render_text(result.changes, rot.file, title)
     if result.drift:
         markdown += f"\n\n#### {drift_note}\n\n" + "\n".join(
-            f"- {d.target}: {d.summary}" for d in result.drift
+            f"- {escape(d.target)}: {escape(d.summary)}" for d in result.drift
         )
         text += f"\n\n{drift_note}:\n" + "\n".join(
             f"  {d.target}: {d.summary}" for d in result.drift
@@ -210,7 +212,7 @@ def show_applied(applied: Applied, fmt: str) -> None:
     lines += [f"  not written {c.target}: {c.action} {c.summary}" for c in applied.not_written]
     lines.append("Run again to finish: the next run plans only what is still missing.")
     cli.write_summary(
-        "\n".join(["**" + lines[0] + "**", ""] + [f"- {x.strip()}" for x in lines[1:]])
+        "\n".join(["**" + lines[0] + "**", ""] + [f"- {escape(x.strip())}" for x in lines[1:]])
     )
     print("\n".join(lines), file=sys.stderr)
 

@@ -6,6 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cmarkgfm
 import pytest
 
 from scripts import pr_comment, pr_comment_body, rotation
@@ -68,6 +69,19 @@ def test_body(moves, errors, news, has, lacks):
         assert text in body.text
     for text in lacks:
         assert text not in body.text
+
+
+def test_names_from_the_pull_request_render_as_text_and_mention_no_one():
+    hostile = "![x](https://attacker.example/p.png) [click](https://attacker.example) @org/all"
+    text = EXAMPLE.read_text().replace("name: Carol Castillo", f"name: {json.dumps(hostile)}")
+    text = text.replace("name: Platform", 'name: "<img src=x> | *Ops*"')
+    rot = rotation.load("rotation.yaml", text=text)[0]
+    moves = [Move("platform", WEEK, NEXT, "carol", "judy")]
+    body = pr_comment_body.render(rot, rot, moves, [])
+    html = cmarkgfm.github_flavored_markdown_to_html(body.text)
+    assert "<img" not in html and "<a " not in html and html.count("<em>") == 1, html  # footer
+    assert html.count("<td>") == 5  # one row of five cells: "|" in a name is text
+    assert "@\u2060org/all" in html and "@org/all" not in html
 
 
 def test_body_of_a_rotation_that_does_not_load_shows_only_the_errors():

@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import cmarkgfm
 import pytest
 
 from scripts import stale
@@ -139,7 +140,9 @@ def test_markdown_summary_cannot_make_links_either():
     hostile = finding(name="[click](https://evil.example) *x*_y_", url="https://chat.example/a(b)")
     md = d.render_markdown([hostile], [OK], d.Hero("Ann", "U0ANN0001"), NOW)
     assert not re.search(r"(?<!\\)\]\(https://evil", md)  # escaped: text, not a link
-    assert r"[\[click\](https://evil.example) *x*\_y\_ (ada@example.com)]" in md
+    rendered = cmarkgfm.github_flavored_markdown_to_html(md)  # as GitHub renders it
+    assert re.findall(r'<a href="([^"]+)"', rendered) == ["https://chat.example/a%28b%29"]
+    assert "[click](https\u2060://evil.example)" in rendered and "<img" not in rendered
     assert "(https://chat.example/a%28b%29)" in md
     assert "**Focus**" in md and "<@U0ANN0001>" not in md
 
