@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from scripts import cli, tiers
+from scripts.clients.http import (
+    ServiceError,
+    answer_reason,
+    first_line,
+    retry_cap,
+    timeouts,
+    transport_reason,
+)
 from scripts.problems import ConfigError
 
 STRIPE_URL, HUBSPOT_URL = "https://api.stripe.com", "https://api.hubapi.com"
@@ -172,10 +182,14 @@ def stripe_subscriptions(api_key: str) -> list[Subscription]:
     """Every subscription, with its customer and prices, and the products' plan names."""
     import stripe
 
+    # README: TLS trust follows SSL_CERT_FILE (a proxy's CA); Stripe's client reads only its own
+    # module-wide bundle path, which defaults to the CAs it ships.
+    stripe.ca_bundle_path = os.environ.get("SSL_CERT_FILE") or stripe.ca_bundle_path
     client = stripe.StripeClient(
         api_key,
         base_addresses={"api": os.environ.get("STRIPE_API_URL") or STRIPE_URL},
-        max_network_retries=3,  # Stripe's client backs off and honours Stripe-Should-Retry
+        max_network_retries=retry_cap(3),  # it backs off and honours Stripe-Should-Retry
+        http_client=stripe.RequestsClient(timeout=timeouts()),  # its own default is 80 s
     )
     products = {}
     for raw in client.v1.products.list(params={"limit": 100}).auto_paging_iter():
@@ -219,7 +233,9 @@ def hubspot_open_deals(token: str) -> list[OpenDeal]:
     from hubspot import HubSpot
     from urllib3.util.retry import Retry
 
-    retry = Retry(total=3, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504))
+    retry = Retry(
+        total=retry_cap(3), backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504)
+    )
     client = HubSpot(
         access_token=token, retry=retry, host=os.environ.get("HUBSPOT_API_URL") or HUBSPOT_URL
     )
@@ -230,6 +246,7 @@ def hubspot_open_deals(token: str) -> list[OpenDeal]:
             after=after,
             properties=["dealname", "dealstage", "hs_is_closed"],
             associations=["companies"],
+            _request_timeout=timeouts(),
         )
         for deal in page.results:
             props = deal.properties or {}
@@ -248,12 +265,49 @@ def hubspot_open_deals(token: str) -> list[OpenDeal]:
                 "inputs": [{"id": i} for i in ids[start : start + 100]],
                 "properties": ["name", "domain"],
                 "propertiesWithHistory": [],
-            }
+            },
+            _request_timeout=timeouts(),
         )
         for company in batch.results:
             props = company.properties or {}
             deals.append(OpenDeal(props.get("name"), props.get("domain")))
     return deals
+
+
+class BillingError(ServiceError):
+    """Stripe or HubSpot failed: which one, and why, in one line without the key."""
+
+    def __init__(self, service: str, status: int | None, message: str):
+        self.service = service
+        super().__init__("could not be read", status, message)
+
+
+@contextmanager
+def billing_errors(service: str, variable: str) -> Iterator[None]:
+    """The official clients' exceptions as one BillingError: refused key, no answer, or what
+    the answer was (their own texts hold whole bodies and, for HubSpot, the headers)."""
+    try:
+        yield
+    except Exception as exc:
+        status = getattr(exc, "http_status", None) or getattr(exc, "status", None)
+        body = getattr(exc, "http_body", None) or getattr(exc, "body", None) or ""
+        if type(exc).__name__ in ("APIConnectionError", "MaxRetryError") or not status:
+            reason = transport_reason(exc)
+        elif status in (401, 403):
+            reason = f"refused the key: check {variable}"
+        else:
+            reason = _billing_message(status, str(body))
+        raise BillingError(service, status if isinstance(status, int) else None, reason) from None
+
+
+def _billing_message(status: int, body: str) -> str:
+    try:  # Stripe: {"error": {"message"}}; HubSpot: {"message"}
+        data = json.loads(body)
+        error = data.get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+        return first_line(message or data["message"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return answer_reason(status, "", body)
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -281,9 +335,11 @@ def run(args) -> int:
     def warn(text: str) -> None:
         print(text, file=sys.stderr)
 
-    entries = from_stripe(stripe_subscriptions(stripe_key), warn) if stripe_key else {}
+    with billing_errors("Stripe", "STRIPE_API_KEY"):
+        entries = from_stripe(stripe_subscriptions(stripe_key), warn) if stripe_key else {}
     if hubspot_token:
-        add_deals(entries, hubspot_open_deals(hubspot_token))
+        with billing_errors("HubSpot", "HUBSPOT_ACCESS_TOKEN"):
+            add_deals(entries, hubspot_open_deals(hubspot_token))
     keep_recognition(entries, kept, warn)
     text = render(entries)
     try:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scripts import console, redaction, rotation
+from scripts.clients.http import Failure
 from scripts.model import Rotation
 from scripts.problems import ConfigError, Problem, annotation
 
@@ -107,9 +108,17 @@ def _mapped(job) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Failure as exc:  # a read or write failed after retries
+        print(f"error: {exc}; nothing more was written", file=sys.stderr)
+        return failed(exc)
     except Exception as exc:  # a bug or an answer no adapter foresaw: one line, no traceback
         print(f"error: {one_line(exc)}; the next run starts over", file=sys.stderr)
         return EXIT_APPLY_FAILED
+
+
+def failed(exc: BaseException) -> int:
+    """The exit code for a service's failure: 2 when it refused the token, else 1."""
+    return EXIT_USAGE if isinstance(exc, Failure) and exc.setup else EXIT_APPLY_FAILED
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -12,6 +12,7 @@ command processing or forge an annotation; every line passes through `defuse`, a
 from __future__ import annotations
 
 import io
+import logging
 import re
 import sys
 from collections.abc import Iterator
@@ -60,16 +61,29 @@ class _Defused(io.TextIOBase):
 
 @contextmanager
 def defused() -> Iterator[None]:
-    """Inside: sys.stdout and sys.stderr redact and defuse every line; restored after."""
+    """Inside: sys.stdout and sys.stderr redact and defuse every line; restored after. Log
+    handlers that print go through stderr's filter too (PyGithub adds one at import, bound to
+    the stderr of that moment)."""
     saved = sys.stdout, sys.stderr
     out, err = _Defused(sys.stdout), _Defused(sys.stderr)
     sys.stdout, sys.stderr = out, err
+    printing = [h for h in _handlers() if type(h) is logging.StreamHandler]
+    streams = [h.stream for h in printing]
+    for handler in printing:
+        handler.stream = err  # not setStream: it flushes the old stream, which may be closed
     try:
         yield
     finally:
+        for handler, stream in zip(printing, streams, strict=True):
+            handler.stream = stream
         out.finish()
         err.finish()
         sys.stdout, sys.stderr = saved
+
+
+def _handlers() -> list[logging.Handler]:
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    return [h for lg in loggers if isinstance(lg, logging.Logger) for h in lg.handlers]
 
 
 def command(text: str) -> None:

@@ -19,11 +19,6 @@ from scripts.yaml_source import parse
 
 TOKEN, ROUTING_KEYS = "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEYS"
 SENDER, SLACK_TOKEN = "PAGERDUTY_FROM_EMAIL", "SLACK_BOT_TOKEN"
-# Slack errors that mean the token, the app's scopes or slack.channel need fixing: exit 2.
-SETUP_ERRORS = frozenset({
-    "not_authed", "invalid_auth", "token_revoked", "account_inactive", "missing_scope",
-    "channel_not_found", "not_in_channel",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ def run(args) -> int:
         slack_id, seen = observe_slack(slack, rot, setup.channel, who, key, req, now, notes)
     except SlackError as exc:  # reading failed: nothing was sent
         print(f"error: {exc}; nothing was sent", file=sys.stderr)
-        return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
+        return cli.failed(exc)
     if note := escalation.hero_note(rot, who, now):
         notes.append(note)
     requester, run_url = _actions_run()

@@ -142,6 +142,8 @@ def observe(channel: SlackChannel | None, rot: Rotation, cfg: stale.Settings, no
         nudged = channel.nudged(late) if cfg.nudges and late else frozenset()
         return stale_plan.Seen(posted(digest), nudged, posted(find_handoff(channel, rot, now)))
     except SlackError as exc:
+        if exc.setup:  # the token or the channel needs fixing: exit 2 (cli.guard)
+            raise
         print(f"error: reading the support channel: {exc}; nothing is posted", file=sys.stderr)
         return None
 

@@ -52,7 +52,7 @@ def run(args) -> int:
             seen = observe(gh, lookups, repo, cfg, rules, team, now, args.full, budget_left)
         except GitHubError as exc:
             print(f"error: reading {repo}: {exc}", file=sys.stderr)
-            return cli.EXIT_APPLY_FAILED
+            return cli.failed(exc)
         results.append(plan_repo(seen, cfg, budget_left))
         budget_left -= len(results[-1].budgeted.changes)
     changes = [c for r in results for c in r.budgeted.changes]

@@ -109,7 +109,7 @@ def apply(slack: Slack, changes: list[Change]) -> int:
             slack.post(d["channel"], d["text"], metadata=d["metadata"])
         except SlackError as exc:
             print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
-            return cli.EXIT_APPLY_FAILED
+            return cli.failed(exc)
     return cli.EXIT_OK
 
 

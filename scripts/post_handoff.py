@@ -19,11 +19,6 @@ from scripts.problems import ConfigError, Problem
 from scripts.yaml_source import parse
 
 TITLE = "Slack handoff"
-# Slack errors that mean the token, the app's scopes or slack.channel need fixing: exit 2.
-SETUP_ERRORS = frozenset({
-    "not_authed", "invalid_auth", "token_revoked", "account_inactive", "missing_scope",
-    "channel_not_found", "not_in_channel",
-})  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +31,7 @@ def run(args) -> int:
         slack, changes, unreachable = plan(args)
     except SlackError as exc:  # reading failed: nothing was written
         print(f"error: {exc}; nothing was written", file=sys.stderr)
-        return cli.EXIT_USAGE if exc.error in SETUP_ERRORS else cli.EXIT_APPLY_FAILED
+        return cli.failed(exc)
     if not args.apply:
         return cli.EXIT_OK
     code = apply(slack, changes) if changes else cli.EXIT_OK

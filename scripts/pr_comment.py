@@ -61,7 +61,7 @@ def run(args) -> int:
         ours = pr_comment_body.find_ours(gh.comments(repo, args.pr))
     except GitHubError as exc:
         print(f"error: reading the comments of {target}: {exc}", file=sys.stderr)
-        return cli.EXIT_APPLY_FAILED
+        return cli.failed(exc)
     changes = plan(ours, body, target)
     found = f"comment {ours.id}" if ours else "no comment of ours yet"
     render(args, body, changes, f"{target}: {found}")

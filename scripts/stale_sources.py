@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import traceback
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -396,7 +396,11 @@ def read_all(readers: list) -> list[Reading]:
         try:
             readings.append(reader.read())
         except Exception as exc:  # a bug in one source must not hide the others' conversations
-            traceback.print_exc()  # to stderr, for whoever fixes it
+            where = exc.__traceback__  # the innermost frame of ours, for whoever fixes it
+            while where and where.tb_next:
+                where = where.tb_next
+            line = f" at {where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else ""
+            print(f"error: {reader.name}: unexpected {type(exc).__name__}{line}", file=sys.stderr)
             status = SourceStatus(reader.name, "failed", f"unexpected {type(exc).__name__}")
             readings.append(Reading(status))
     return readings

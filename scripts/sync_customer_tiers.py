@@ -19,7 +19,6 @@ from scripts.yaml_source import parse
 
 TITLE = "Papercups customer tiers"
 EMAIL, PASSWORD = "PAPERCUPS_EMAIL", "PAPERCUPS_PASSWORD"
-SETUP_STATUSES = frozenset({401, 403})  # the key or the login needs fixing: exit 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +40,7 @@ def run(args) -> int:
         seen = observe(client, tagging=login is not None)
     except PapercupsError as exc:
         print(f"error: reading Papercups: {exc}; nothing was written", file=sys.stderr)
-        return cli.EXIT_USAGE if exc.status in SETUP_STATUSES else cli.EXIT_APPLY_FAILED
+        return cli.failed(exc)
     changes = customer_tiers.plan(seen.records, directory, rules, seen.tags)
     render(args, changes, seen, customer_tiers.tally(seen.records, directory, rules))
     if not args.apply or not changes:
@@ -158,7 +157,7 @@ def apply(
             client.login(*login)
         except PapercupsError as exc:
             print(f"error: Papercups login ({EMAIL}): {exc}; nothing was written", file=sys.stderr)
-            return cli.EXIT_USAGE if exc.status in SETUP_STATUSES else cli.EXIT_APPLY_FAILED
+            return cli.failed(exc)
     ids, failed = dict(tags), 0
     for change in changes:
         try:

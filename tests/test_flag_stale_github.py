@@ -171,9 +171,9 @@ def gkey(number: int) -> str:
 def test_each_kind_of_issue_at_the_minimum_of_requests(github, capsys, monkeypatch):
     monkeypatch.setenv("CUSTOMERS_YAML", DIRECTORY)
     n = seed_issues(github)
-    code, out, _ = run(capsys, github.config, "--format", "json")
+    code, out, err = run(capsys, github.config, "--format", "json")
     found = by_key(out)
-    assert code == 0
+    assert code == 0, err
     expected = ("unanswered", "labelled", "answered", "follow_up", "bot_only", "revived",
                 "old_answered", "edited")  # fmt: skip
     assert set(found) == {gkey(n[k]) for k in expected}

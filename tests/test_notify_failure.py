@@ -132,10 +132,10 @@ def test_no_run_url_exits_2(slack, config, capsys, monkeypatch):
     assert slack.count() == 0
 
 
-def test_a_failed_post_exits_1_and_the_next_run_finishes(slack, config, capsys):
+def test_a_post_refused_for_set_up_exits_2_and_the_next_run_finishes(slack, config, capsys):
     slack.channels[CHANNEL]["members"].discard(BOT_USER)  # someone removed the app's bot
     code, _, err = run(capsys, config, "--run-url", RUN, "--apply")
-    assert code == 1 and "not_in_channel" in err
+    assert code == 2 and "not_in_channel" in err  # the set-up needs fixing (README, exit codes)
     slack.channels[CHANNEL]["members"].add(BOT_USER)
     assert run(capsys, config, "--run-url", RUN, "--apply")[0] == 0
     assert len(notices(slack)) == 1

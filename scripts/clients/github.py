@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,14 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 from urllib3.exceptions import MaxRetryError
 
 from scripts import redaction
+from scripts.clients.http import (
+    Failure,
+    answer_reason,
+    first_line,
+    retry_cap,
+    timeouts,
+    transport_reason,
+)
 
 DEFAULT_URL = "https://api.github.com"
 PAGE = 100  # the most GitHub's list endpoints give per request
@@ -28,12 +37,19 @@ MAX_WAIT = 120.0  # longer rate-limit waits give up: the next scheduled run resu
 POST_TRIES = 2  # a comment whose answer was lost: looked for, then posted once more at most
 
 
-class GitHubError(Exception):
+NOT_JSON = "GitHub answered what is not the API's JSON (a proxy, a login page or an outage?)"
+
+
+class GitHubError(Failure):
     """A GitHub request failed after retries; `status` is the HTTP status (0 for no answer)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(f"GitHub answered {status}: {message}" if status else message)
         self.status = status
+
+    @property
+    def setup(self) -> bool:  # a 403 is also a rate limit that outlasted the waiting
+        return self.status == 401 or (self.status == 403 and "rate limit" not in str(self).lower())
 
 
 @dataclass(frozen=True)
@@ -115,8 +131,12 @@ class _BoundedRetry(GithubRetry):
 
 def retry(retries: int = RETRIES, max_wait: float = MAX_WAIT) -> GithubRetry:
     """Retries of 429, 5xx and rate-limited 403 (PyGithub reads GitHub's headers for the wait)."""
+    retries = retry_cap(retries)
     return _BoundedRetry(
         total=retries,
+        connect=retries,  # refused or reset: often a restart, worth a few quick tries
+        read=0,  # sent and not answered within the timeout: not sent again
+        other=0,  # a TLS failure does not mend itself
         backoff_factor=0.5,
         backoff_max=30,
         status_forcelist=[429, *range(500, 600)],  # GithubRetry adds 403, checking it is a limit
@@ -141,14 +161,22 @@ def _errors(fn):
         try:
             return fn(*args, **kwargs)
         except GithubException as exc:
-            data = exc.data if isinstance(exc.data, dict) else {}
-            raise GitHubError(
-                exc.status or 0, str(data.get("message") or type(exc).__name__)
-            ) from None
-        except requests.RequestException as exc:  # its text may hold the URL: name the kind only
-            raise GitHubError(0, f"GitHub gave no answer ({type(exc).__name__})") from None
+            raise GitHubError(exc.status or 0, _message(exc)) from None
+        except requests.RequestException as exc:  # its text may hold the URL: say what it means
+            raise GitHubError(0, f"GitHub gave no answer: {transport_reason(exc)}") from None
+        except (TypeError, KeyError, ValueError, AttributeError):  # PyGithub parsing a page
+            raise GitHubError(0, NOT_JSON) from None
 
     return call
+
+
+def _message(exc: GithubException) -> str:
+    """GitHub's own message (its first line), or what the answer was when it is no JSON."""
+    if isinstance(exc.data, dict) and exc.data.get("message"):
+        return first_line(exc.data["message"])
+    if isinstance(exc.data, str) and exc.data.strip():
+        return answer_reason(exc.status, "", exc.data)
+    return type(exc).__name__
 
 
 def _utc(value: datetime) -> datetime:
@@ -162,11 +190,12 @@ class GitHub:
     GITHUB_SECONDS_BETWEEN_WRITES, for a local test server only.
     """
 
-    def __init__(self, token: str | None, base_url: str | None = None, timeout: int = 20):
+    def __init__(self, token: str | None, base_url: str | None = None, timeout: float = 0):
+        redaction.current().add(token)
         self._gh = Github(
             auth=Auth.Token(token) if token else None,
             base_url=(base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_URL).rstrip("/"),
-            timeout=timeout,
+            timeout=math.ceil(timeout or timeouts()[1]),  # PyGithub takes whole seconds only
             per_page=PAGE,
             retry=retry(),
             seconds_between_requests=_env_float(

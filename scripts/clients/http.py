@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -13,7 +15,16 @@ from urllib3.util.retry import Retry
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-class ServiceError(Exception):
+class Failure(Exception):
+    """Base of every adapter's error: a service failed after retries. `setup` when it refused
+    the token (or its access): the fix is in the set-up, and the job exits 2."""
+
+    @property
+    def setup(self) -> bool:
+        return False
+
+
+class ServiceError(Failure):
     """A request failed (after retries); says which request and why, never the credentials."""
 
     service = "The service"  # each adapter's subclass names its own
@@ -22,6 +33,10 @@ class ServiceError(Exception):
         code = f"HTTP {status}" if status else "no answer"
         super().__init__(f"{self.service} {what}: {code}: {message}")
         self.what, self.status, self.message = what, status, message
+
+    @property
+    def setup(self) -> bool:
+        return self.status in (401, 403)
 
 
 class _BoundedRetry(Retry):
@@ -65,8 +80,12 @@ def retrying_session(
 ) -> requests.Session:
     """Retry 429, 5xx and connection errors at most `retries` times for `methods`, honouring
     Retry-After up to `max_wait` seconds, so that one run's waiting stays bounded."""
+    retries = retry_cap(retries)
     retry = _BoundedRetry(
         total=retries,
+        connect=retries,  # refused or reset: often a restart, worth a few quick tries
+        read=0,  # a request sent and not answered within the timeout is not sent again
+        other=0,  # a TLS failure does not mend itself
         status_forcelist=RETRY_STATUSES,
         allowed_methods=methods,
         backoff_factor=backoff,  # 0, 2*backoff, 4*backoff ... between consecutive failures
@@ -79,3 +98,81 @@ def retrying_session(
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
+
+
+# --- what went wrong, in one line ---------------------------------------------------------------
+
+TIMEOUT_VARIABLE = "SUPPORT_HERO_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0  # seconds for one request to answer; a silent server costs no more
+CONNECT_TIMEOUT = 10.0  # seconds to connect (at most the request timeout)
+
+
+def request_timeout() -> float:
+    """Seconds one request may take to answer: $SUPPORT_HERO_TIMEOUT, else 30."""
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0 < value <= 600 else DEFAULT_TIMEOUT
+
+
+RETRIES_VARIABLE = "SUPPORT_HERO_RETRIES"
+
+
+def retry_cap(retries: int) -> int:
+    """`retries`, or fewer when $SUPPORT_HERO_RETRIES (0-10) caps every client's retries."""
+    try:
+        cap = int(os.environ.get(RETRIES_VARIABLE) or retries)
+    except ValueError:
+        return retries
+    return max(0, min(retries, cap, 10))
+
+
+def timeouts() -> tuple[float, float]:
+    """(connect, read) seconds, as requests and urllib3 take them."""
+    read = request_timeout()
+    return min(CONNECT_TIMEOUT, read), read
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps: causes, contexts, urllib3's and urllib's `reason`."""
+    seen: list[BaseException] = []
+    todo: list[object] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
+    return seen
+
+
+def transport_reason(exc: BaseException, timeout: float | tuple[float, float] | None = None) -> str:
+    """Why no answer came, in words, with what to check: refused, TLS, timed out, DNS."""
+    seconds = timeout[-1] if isinstance(timeout, tuple) else timeout or request_timeout()
+    causes = _causes(exc)
+    text = " ".join(f"{type(e).__name__} {e}" for e in causes).lower()
+    if any(isinstance(e, ssl.SSLError) for e in causes) or "certificate" in text or "ssl" in text:
+        return "TLS failed (certificate not trusted?): check the URL, SSL_CERT_FILE and any proxy"
+    if any(isinstance(e, ConnectionRefusedError) for e in causes) or "refused" in text:
+        return "connection refused: check the URL and the network"
+    if any(isinstance(e, TimeoutError) for e in causes) or "timed out" in text or "timeout" in text:
+        return f"no answer within {seconds:g} s: the service or the network is down"
+    if "name or service" in text or "getaddrinfo" in text or "resolve" in text:
+        return "the host name does not resolve: check the URL and DNS"
+    return f"no answer ({type(exc).__name__}): check the URL and the network"
+
+
+def answer_reason(status: int | None, content_type: str | None, text: str | None) -> str:
+    """A server's answer that is not the API's JSON, in words (never the page itself)."""
+    code = f"HTTP {status}" if status else "an answer"
+    body = (text or "").lstrip()
+    if "html" in (content_type or "").lower() or body[:1] == "<":
+        return f"{code} with an HTML page, not the API's JSON (a proxy, a login page or an outage?)"
+    return f"{code} that is not the API's JSON: {first_line(body) or '(empty)'}"
+
+
+def first_line(text: object, limit: int = 160) -> str:
+    """The first non-empty line of `text`, cut to `limit` characters."""
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"

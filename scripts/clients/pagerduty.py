@@ -13,7 +13,15 @@ from zoneinfo import ZoneInfo
 import pagerduty
 
 from scripts import redaction
-from scripts.clients.http import retry_after
+from scripts.clients.http import (
+    Failure,
+    answer_reason,
+    first_line,
+    request_timeout,
+    retry_after,
+    retry_cap,
+    transport_reason,
+)
 from scripts.pagerduty_plan import Layer, Override, Schedule
 
 DEFAULT_URL = "https://api.pagerduty.com"
@@ -23,7 +31,7 @@ RETRY_BUDGET = 180.0  # seconds of waiting per run, summed over requests
 DUPLICATE_INCIDENT = "matching dedup key already exists"  # POST /incidents, an open incident_key
 
 
-class PagerDutyError(Exception):
+class PagerDutyError(Failure):
     """A PagerDuty call failed; the message names the call, never the token."""
 
 
@@ -32,7 +40,11 @@ class NotFound(PagerDutyError):
 
 
 class Unauthorized(PagerDutyError):
-    """PagerDuty refused the token (401)."""
+    """PagerDuty refused the token (401) or its access (403)."""
+
+    @property
+    def setup(self) -> bool:
+        return True
 
 
 class GaveUp(PagerDutyError):
@@ -81,10 +93,11 @@ class _Client(pagerduty.RestApiV2Client):
 
     def __init__(self, token: str, base_url: str, max_retries: int, budget: float):
         super().__init__(token, base_url=base_url)
+        max_retries = retry_cap(max_retries)
         self.retry = dict.fromkeys(RETRY_STATUSES, max_retries)
         self.max_http_attempts = max_retries
         self.sleep_timer = 0  # the client's own backoff; postprocess waits instead
-        self.timeout = 30
+        self.timeout = request_timeout()
         self.max_retries, self.budget, self.waited = max_retries, budget, 0.0
         self._tries = 0
 
@@ -297,7 +310,7 @@ class PagerDuty:
         except pagerduty.HttpError as exc:
             raise _http_error(exc.response) from None
         except pagerduty.Error as exc:
-            raise PagerDutyError(f"PagerDuty could not be reached: {exc}") from None
+            raise PagerDutyError(f"PagerDuty gave no answer: {transport_reason(exc)}") from None
 
     def _json(self, method: str, path: str, *, what: str, **kw):
         if "json" in kw:  # nothing this run holds secret goes out in a body, whatever its source
@@ -309,19 +322,33 @@ class PagerDuty:
             raise NotFound(f"{method} {path}: not found")
         if not response.is_success:
             raise _http_error(response)
-        return response.json() if response.content else None
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            what = f"{method} {path}: PagerDuty answered {_not_json(response)}"
+            raise PagerDutyError(what) from None
 
 
 def _http_error(response) -> PagerDutyError:
     request = response.request
-    if response.status_code == 401:
-        return Unauthorized("PagerDuty refused the token (401): check PAGERDUTY_TOKEN")
+    if response.status_code in (401, 403):
+        return Unauthorized(
+            f"PagerDuty refused the token ({response.status_code}): check PAGERDUTY_TOKEN "
+            "and its access"
+        )
     try:
         error = response.json().get("error") or {}
         detail = "; ".join([str(error.get("message", ""))] + list(error.get("errors") or []))
     except (ValueError, AttributeError):
-        detail = response.text[:200]
-    return PagerDutyError(f"{request.method} {request.url.path}: {response.status_code} {detail}")
+        detail = _not_json(response)
+    return PagerDutyError(
+        f"{request.method} {request.url.path}: PagerDuty answered {response.status_code} "
+        f"{first_line(detail)}"
+    )
+
+
+def _not_json(response) -> str:
+    return answer_reason(response.status_code, response.headers.get("content-type"), response.text)
 
 
 # -- API data <-> dataclasses
@@ -415,10 +442,11 @@ class _EventsClient(pagerduty.EventsApiV2Client):
 
     def __init__(self, routing_key: str, base_url: str, max_retries: int, budget: float):
         super().__init__(routing_key, base_url=base_url)
+        max_retries = retry_cap(max_retries)
         self.retry = dict.fromkeys(RETRY_STATUSES, max_retries)
         self.max_http_attempts = max_retries
         self.sleep_timer = 0  # the client's own backoff; postprocess waits instead
-        self.timeout = 30
+        self.timeout = request_timeout()
         self.max_retries, self.budget, self.waited = max_retries, budget, 0.0
         self.sent = 0
         self._tries = 0
@@ -475,7 +503,8 @@ class PagerDutyEvents:
         except pagerduty.HttpError as exc:  # its text would hold the whole answer: ours is shorter
             raise _events_error(exc.response) from None
         except pagerduty.Error as exc:  # a network error: its text names the URL, not the key
-            raise PagerDutyError(f"the PagerDuty Events API could not be reached: {exc}") from None
+            reason = transport_reason(exc)
+            raise PagerDutyError(f"the PagerDuty Events API gave no answer: {reason}") from None
 
 
 def _events_error(response) -> PagerDutyError:
@@ -484,5 +513,5 @@ def _events_error(response) -> PagerDutyError:
         errors = [str(e) for e in body.get("errors") or []]
         detail = "; ".join([str(body.get("message", "")), *errors])
     except (ValueError, AttributeError):
-        detail = response.text[:200]
-    return PagerDutyError(f"Events API answered {response.status_code}: {detail}")
+        detail = _not_json(response)
+    return PagerDutyError(f"Events API answered {response.status_code}: {first_line(detail)}")

@@ -10,7 +10,16 @@ from typing import Any
 
 import requests
 
-from scripts.clients.http import ServiceError, retrying_session, wait_note
+from scripts import redaction
+from scripts.clients.http import (
+    ServiceError,
+    answer_reason,
+    first_line,
+    retrying_session,
+    timeouts,
+    transport_reason,
+    wait_note,
+)
 
 DEFAULT_URL = "https://app.papercups.io"
 PAGE = 50  # the most Papercups answers a page, for conversations and customers alike
@@ -151,7 +160,7 @@ class Papercups:
         retries: int = 3,
         backoff: float = 0.25,
         max_wait: int = 30,
-        timeout: float = 30.0,
+        timeout: tuple[float, float] | None = None,
     ):
         self.url = (base_url or os.environ.get("PAPERCUPS_API_URL") or DEFAULT_URL).rstrip("/")
         # POST too: the POSTs used are a login, attaching a tag (idempotent) and creating a tag
@@ -160,7 +169,7 @@ class Papercups:
             retries, backoff, max_wait, frozenset({"GET", "PUT", "DELETE", "POST"})
         )
         self.http.headers["Authorization"] = f"Bearer {token}"
-        self.timeout = timeout
+        self.timeout = timeout or timeouts()
         self._session_token: str | None = None
 
     def _call(self, method: str, path: str, *, session_auth: bool = False, **kw) -> Any:
@@ -175,10 +184,13 @@ class Papercups:
                 method, self.url + path, headers=headers, timeout=self.timeout, **kw
             )
         except requests.RequestException as exc:
-            raise PapercupsError(what, None, type(exc).__name__) from None
+            raise PapercupsError(what, None, transport_reason(exc, self.timeout)) from None
         if r.status_code >= 400:
             raise PapercupsError(what, r.status_code, _error_message(r) + wait_note(r))
-        return r.json()
+        try:
+            return r.json()
+        except ValueError:
+            raise PapercupsError(what, None, answer_reason(*_answer(r))) from None
 
     # -- conversations
 
@@ -228,6 +240,7 @@ class Papercups:
         """Open a session: attaching and detaching tags need one (an API key cannot tag)."""
         body = {"user": {"email": email, "password": password}}
         self._session_token = self._call("POST", "/api/session", json=body)["data"]["token"]
+        redaction.current().add(self._session_token)  # a secret this run now holds too
 
     def tags(self) -> list[Tag]:
         return [_tag(t) for t in self._call("GET", "/api/v1/tags")["data"]]
@@ -252,6 +265,10 @@ class Papercups:
 def _error_message(r: requests.Response) -> str:
     """The API's own error message, else the reason phrase (never the request's headers)."""
     try:
-        return str(r.json()["error"]["message"])[:200]
+        return first_line(r.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return r.reason or "error"
+        return answer_reason(*_answer(r)) if r.status_code >= 500 else (r.reason or "error")
+
+
+def _answer(r: requests.Response) -> tuple[int, str, str]:
+    return r.status_code, r.headers.get("Content-Type", ""), r.text

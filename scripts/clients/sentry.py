@@ -10,7 +10,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scripts.clients.http import ServiceError, retrying_session, wait_note
+from scripts.clients.http import (
+    ServiceError,
+    answer_reason,
+    first_line,
+    retrying_session,
+    timeouts,
+    transport_reason,
+    wait_note,
+)
 
 DEFAULT_URL = "https://sentry.io/api/0"
 API_PATH = "/api/0"
@@ -103,24 +111,25 @@ class Sentry:
         retries: int = 3,
         backoff: float = 0.25,
         max_wait: int = 30,
-        timeout: float = 30.0,
+        timeout: tuple[float, float] | None = None,
     ):
         self.url = api_url(base_url)
         self.http = retrying_session(retries, backoff, max_wait)
         self.http.headers["Authorization"] = f"Bearer {token}"
-        self.timeout = timeout
+        self.timeout = timeout or timeouts()
 
     def _get(self, path: str, params: Mapping) -> requests.Response:
         what = f"GET {path}"
         try:
             r = self.http.get(self.url + path, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
-            # after retries, requests reports a read timeout as a ConnectionError: say which
-            timed_out = isinstance(exc, requests.Timeout) or "timed out" in str(exc)
-            why = f"timed out ({self.timeout:g} s a try)" if timed_out else type(exc).__name__
-            raise SentryError(what, None, why) from None
+            raise SentryError(what, None, transport_reason(exc, self.timeout)) from None
         if r.status_code >= 400:
             raise SentryError(what, r.status_code, _error_message(r) + wait_note(r))
+        try:
+            r.json()  # a proxy's page answered 200 is no list of issues
+        except ValueError:
+            raise SentryError(what, None, answer_reason(*_answer(r))) from None
         return r
 
     def project_issues(
@@ -163,6 +172,10 @@ class Sentry:
 def _error_message(r: requests.Response) -> str:
     """Sentry's own `detail`, else the reason phrase (never the request's headers)."""
     try:
-        return str(r.json()["detail"])[:200]
+        return first_line(r.json()["detail"])
     except (ValueError, KeyError, TypeError):
-        return r.reason or "error"
+        return answer_reason(*_answer(r)) if r.status_code >= 500 else (r.reason or "error")
+
+
+def _answer(r: requests.Response) -> tuple[int, str, str]:
+    return r.status_code, r.headers.get("Content-Type", ""), r.text

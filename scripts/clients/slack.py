@@ -16,6 +16,14 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from scripts import redaction
+from scripts.clients.http import (
+    Failure,
+    answer_reason,
+    first_line,
+    retry_cap,
+    timeouts,
+    transport_reason,
+)
 
 DEFAULT_URL = "https://slack.com/api/"
 PAGE = 200  # Slack's advice for history paging (the method takes up to 999)
@@ -23,12 +31,23 @@ MAX_PAGE = 999  # the most a page of history holds: fewest requests for a long s
 LOOK_BACK = 100  # newest messages searched for a post whose answer was lost
 
 
-class SlackError(Exception):
+# Errors that mean the token, the app's scopes or slack.channel need fixing: exit 2.
+SETUP_ERRORS = frozenset({
+    "not_authed", "invalid_auth", "token_revoked", "token_expired", "account_inactive",
+    "missing_scope", "channel_not_found", "not_in_channel",
+})  # fmt: skip
+
+
+class SlackError(Failure):
     """A Slack method answered ok: false (after retries); carries the method and error code."""
 
     def __init__(self, method: str, error: str):
         super().__init__(f"Slack {method} failed: {error}")
         self.method, self.error = method, error
+
+    @property
+    def setup(self) -> bool:
+        return self.error in SETUP_ERRORS
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ class _AnyServerError(ServerErrorRetryHandler):
 
 def retry_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
     """At most `retries` retries of a request, each wait at most `max_wait` seconds."""
+    retries = retry_cap(retries)
     return [
         ConnectionErrorRetryHandler(max_retry_count=retries),
         _BoundedRateLimit(retries, max_wait),
@@ -103,7 +123,7 @@ def retry_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
 def write_once_handlers(retries: int = 3, max_wait: float = 30.0) -> list:
     """For writes that are not idempotent: a 429 means Slack did nothing, so it is waited out;
     a 5xx or a lost connection may come after the write was made, so it is not retried here."""
-    return [_BoundedRateLimit(retries, max_wait)]
+    return [_BoundedRateLimit(retry_cap(retries), max_wait)]
 
 
 class LostAnswer(SlackError):
@@ -140,9 +160,10 @@ class Slack:
         base_url: str | None = None,
         retries: int = 3,
         max_wait: float = 30.0,
-        timeout: int = 30,
+        timeout: float | None = None,
     ):
         url = (base_url or os.environ.get("SLACK_API_URL") or DEFAULT_URL).rstrip("/") + "/"
+        timeout = timeout or timeouts()[1]  # urllib takes one timeout, for connect and read
         self.retries = retries
         self.client = WebClient(
             token=token, base_url=url, timeout=timeout,
@@ -164,14 +185,21 @@ class Slack:
             return call(**args).data
         except SlackApiError as exc:
             status = exc.response.status_code
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            data = exc.response.data
+            error = data.get("error") if isinstance(data, dict) else None
             if once and status >= 500:
                 raise LostAnswer(method, f"HTTP {status}, it may have been made") from None
-            raise SlackError(method, str(error or f"HTTP {status}")) from None
+            if status in (401, 403):  # Slack itself says invalid_auth; a proxy or gateway this
+                error = "invalid_auth"
+            if not error or not isinstance(data, dict) or "non-JSON" in str(error):
+                headers = exc.response.headers or {}
+                kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+                error = answer_reason(status, kind, str(data if isinstance(data, str) else ""))
+            raise SlackError(method, first_line(error)) from None
         except OSError as exc:  # URLError, timeouts, refused or dropped connections
             if once:
-                raise LostAnswer(method, f"no answer ({type(exc).__name__})") from None
-            raise SlackError(method, f"Slack could not be reached ({type(exc).__name__})") from None
+                raise LostAnswer(method, f"no answer: {transport_reason(exc)}") from None
+            raise SlackError(method, f"no answer: {transport_reason(exc)}") from None
 
     # -- users
 
