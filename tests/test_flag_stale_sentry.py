@@ -19,7 +19,18 @@ from tests.fakes.base import fake_env
 from tests.fakes.github import GitHubFake
 from tests.fakes.sentry import SentryFake
 from tests.fakes.slack import SlackFake
-from tests.stale_world import NOW, REPO, SAM, add_customers, ago, run, say, top_level, write_config
+from tests.stale_world import (
+    CHANNEL,
+    NOW,
+    REPO,
+    SAM,
+    add_customers,
+    ago,
+    run,
+    say,
+    top_level,
+    write_config,
+)
 
 HANDOFF = NOW.replace(day=30, month=11, hour=9)  # Monday 2026-11-30 09:00 London (UTC): bo's week
 H = timedelta(hours=1)
@@ -284,3 +295,15 @@ def test_a_bad_sentry_section_is_exit_2_before_any_request(world, capsys, tmp_pa
     code, _, err = run(capsys, config, "--apply", slack=world)
     assert code == 2 and "sentry.organization: 'Kestrel!'" in err
     assert world.count() == 0 and world.sentry.count() == 0 and world.github.count() == 0
+
+
+def test_a_token_sentry_echoes_back_is_posted_and_printed_nowhere(world, capsys, tmp_path):
+    token = world.sentry.token  # as a proxy or a self-hosted Sentry may echo the request
+    echo = {"detail": f"bad request (Authorization: Bearer {token}; token was {token})"}
+    world.sentry.inject("GET", ISSUES, 400, times=100, body=echo)
+    code, out, err = run(capsys, world.config, "--apply", slack=world)
+    assert code == 1 and "Sentry could not be read" in the_digest(world)["text"]
+    posted = json.dumps(world.messages(CHANNEL))  # all the channel holds, threads too
+    summary = (tmp_path / "summary.md").read_text()
+    assert "bad request" in posted and "bad request" in err  # the message is still shown
+    assert token not in posted + out + err + summary
