@@ -113,3 +113,26 @@ def test_in_actions_the_only_workflow_commands_are_our_annotations():
     commands = [ln for ln in done.stderr.splitlines() if ln.lstrip().startswith("::")]
     assert done.returncode == 2 and commands and "##[" not in done.stderr
     assert all(ln.startswith("::error file=") and "%0A" in ln for ln in commands), commands
+
+
+JOB_ARGS = {  # every job that loads rotation.yaml, with the arguments it requires
+    "sync_pagerduty": [], "post_handoff": [], "label_issues": [], "flag_stale": [],
+    "sync_customer_tiers": [], "notify_failure": ["--run-url", "https://github.com/o/r/runs/1"],
+    "escalate": ["--team", "platform", "--summary", "x"],
+    "pr_comment": ["--pr", "1", "--repo", "o/r", "--base", str(ROOT / "rotation.yaml")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("job", "name"),
+    [(job, "billion_laughs") for job in sorted(JOB_ARGS)]
+    # notify_failure reads only slack.channel, so that it can report on a broken rotation
+    + [(job, "since_year_9999") for job in sorted(JOB_ARGS) if job != "notify_failure"],
+)
+def test_every_job_refuses_a_hostile_file_at_its_line(job, name):
+    path = ROOT / f"tests/hostile/{name}.yaml"
+    done = bounded(f"scripts.{job}", "--config", str(path), *JOB_ARGS[job])
+    line, col, _ = expectation(path)
+    shown = done.stdout + done.stderr  # pr_comment shows the problems in its comment
+    assert done.returncode == 2, done.stderr
+    assert f"{path}:{line}:{col}:" in shown and "Traceback" not in shown
