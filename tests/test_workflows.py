@@ -1,5 +1,6 @@
 """Workflows stay in step with rotation.yaml and keep their hygiene rules."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,21 @@ def test_least_privilege_and_pinned_actions(path):
             if uses.startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
             assert "${{" not in step.get("run", ""), f"{name}: expression inside run:"
+
+
+DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_what_the_docs_say_of_a_workflow_is_what_it_does(doc):
+    """A workflow named in a paragraph with a `cron: "..."` runs on that cron; a `uses:` line in
+    the docs is one a shipped workflow has, pin and all (no snippet drifts from the files)."""
+    text = doc.read_text()
+    shipped = "\n".join(p.read_text() for p in WORKFLOWS)
+    for paragraph in text.split("\n\n"):
+        named = re.findall(r"\.github/workflows/([\w-]+\.yml)", paragraph)
+        for cron in re.findall(r'cron: "([^"]+)"', paragraph):
+            assert named, f"{doc.name}: a cron with no workflow named: {cron}"
+            assert any(cron in (ROOT / ".github/workflows" / n).read_text() for n in named), cron
+    for uses in re.findall(r"uses: (\S+)", text):
+        assert f"uses: {uses}" in shipped, f"{doc.name}: {uses} is in no shipped workflow"
