@@ -40,16 +40,32 @@ def load(path: str | Path, text: str | None = None) -> tuple[Rotation, list[Prob
         src.add((), "the file must be a mapping of keys such as timezone, people, support_hero")
     elif src.data is None and not src.problems:
         src.add((), "the file is empty")
-    if not src.problems:
-        _check_schema(src)
-    if not src.problems:
-        _check_meaning(src)
+    if isinstance(src.data, dict):  # read, though perhaps with local problems (9:30, no)
+        _check_all(src)
     rot = None if _errors(src) else _build(src)
     if rot is not None:
         src.problems.extend(consistency.check(rot, src))
     if _errors(src):
         raise ConfigError(_errors(src))
     return rot, sorted(p for p in src.problems if p.severity != "error")
+
+
+def _check_all(src: Source) -> None:
+    """Shape, then meaning, so that every error shows at once: a problem found while reading
+    (an unquoted 9:30) hides neither the file's other errors nor is said twice by the schema."""
+    read = list(src.problems)
+    flagged = {(p.line, p.column) for p in read}
+    _check_schema(src)
+    found = src.problems[len(read) :]
+    src.problems[len(read) :] = [p for p in found if (p.line, p.column) not in flagged]
+    if len(src.problems) > len(read):
+        return  # meaning needs the shape
+    try:
+        _check_meaning(src)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        if not read:
+            raise  # a valid shape never breaks the meaning checks: that is a bug
+        # a value the reading already flagged (570 for 9:30) broke a check: that error stands
 
 
 def _errors(src: Source) -> list[Problem]:
@@ -80,8 +96,11 @@ def _schema_problem(src: Source, error, schema: dict) -> None:
         missing = error.message.split("'")[1]
         src.add(path, f"missing required key '{missing}'")
     elif kind == "oneOf" and path and path[0] == "swaps":
+        given = [k for k in ("dates", "days") if k in error.instance]
         src.add(
-            path, "a swap needs either `dates` (whole shifts) or `days` (single days), not both"
+            path,
+            "a swap needs either `dates` (whole shifts) or `days` (single days), "
+            + ("not both" if given else "and has neither"),
         )
     elif kind == "pattern":
         src.add(path, f"{error.instance!r} {_pattern_hint(error.schema['pattern'])}")
@@ -131,9 +150,10 @@ def _json_type(value) -> str:
 
 def _check_meaning(src: Source) -> None:
     data = src.data
-    zone = _check_zone(src, ("timezone",), data["timezone"])
+    zone = _check_zone(src, ("timezone",), data["timezone"])  # None when it is no zone
+    before = len(src.problems)
     _check_date_fields(src)
-    if src.problems:
+    if len(src.problems) > before:  # a date that is none: the checks below compute with dates
         return
     people = data["people"]
     teams = data.get("teams", {})

@@ -9,6 +9,7 @@ from scripts import check_rotation, rotation
 from scripts.problems import ConfigError, annotation
 from tests import rotations
 
+ROOT = Path(__file__).resolve().parents[1]
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.yaml"))
 EXPECT = re.compile(r"# expect: (\d+):(\d+) (.*)")
 
@@ -42,12 +43,25 @@ def test_every_problem_at_once_sorted_by_line():
     lines = [p.line for p in caught.value.problems]
     assert lines == sorted(lines)
     messages = " | ".join(p.message for p in caught.value.problems)
-    # the zone error stops date checks, so only zone appears at first; fix it and see the rest
-    assert "Europe/Lndon" in messages
-    with pytest.raises(ConfigError) as caught:
-        rotation.load("r.yaml", text=text.replace("Lndon", "London"))
-    messages = " | ".join(p.message for p in caught.value.problems)
+    assert "Europe/Lndon" in messages  # a wrong zone hides nothing else
     assert "'kore' is not a team" in messages and "'x' is not a person" in messages
+
+
+def test_an_unquoted_time_hides_no_other_error():
+    text = (ROOT / "rotation.yaml").read_text().replace('time: "09:00"', "time: 9:30")
+    text = text.replace("first: bob}", "first: bobb}")
+    with pytest.raises(ConfigError) as caught:
+        rotation.load("rotation.yaml", text=text)
+    messages = [p.message for p in caught.value.problems]
+    assert len(messages) == 2, messages  # each once: the schema does not repeat the time's
+    assert "9:30 is read as a number (570)" in messages[0]
+    assert "'bobb' is not in the order" in messages[1]
+
+
+def test_a_swap_with_neither_dates_nor_days_is_told_so():
+    text = (ROOT / "rotation.yaml").read_text().replace("dates: [2026-12-21, 2027-01-18]\n    ", "")
+    with pytest.raises(ConfigError, match="and has neither"):
+        rotation.load("rotation.yaml", text=text)
 
 
 def test_hero_team_without_secondary_is_a_warning_only():
