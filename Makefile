@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 .PHONY: venv check test lint lint-workflows bench demo clean
 
 # Python 3.11 or newer, said in one line; a failed install leaves no half-built .venv behind.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-build-customers.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 || { \
 	  echo "support-hero needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) -V 2>/dev/null || echo "not found"). Try: make PYTHON=python3.11"; \
 	  exit 1; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -331,6 +332,12 @@ def run(args) -> int:
     hubspot_token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
     if not (stripe_key or hubspot_token):
         raise cli.UsageError("set STRIPE_API_KEY and/or HUBSPOT_ACCESS_TOKEN; nothing was written")
+    for needed, module in ((stripe_key, "stripe"), (hubspot_token, "hubspot")):
+        if needed and importlib.util.find_spec(module) is None:
+            raise cli.UsageError(
+                f"the {module} client is not installed: pip install -r "
+                "requirements-build-customers.txt"
+            )
 
     def warn(text: str) -> None:
         print(text, file=sys.stderr)
