@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scripts import schedule
@@ -52,28 +52,60 @@ def warnings(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
 
 
 def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
-    """One warning per person whose hero weeks touch one of their own secondary weeks."""
+    """One warning per person whose hero weeks touch one of their own secondary weeks, only
+    where another `first` in the team's secondary order would touch fewer: with a 10-week hero
+    cycle and a 3-person team some touching cannot be avoided, and a warning nobody can act on
+    only teaches people to ignore warnings."""
     start = schedule.handoff(rot, schedule.week_of(rot, now))
     end = start + HORIZON
     hero = schedule.schedule_shifts(rot, HERO, start, end)
     found = []
     for team_key in rot.schedules()[1:]:
-        touching: dict[str, list[str]] = {}
-        for t in schedule.schedule_shifts(rot, team_key, start, end):
-            if t.why != "rotation":
-                continue
-            for h in hero:
-                if h.person == t.person and (t.start == h.end or t.end == h.start):
-                    day = min(t.start, h.start).astimezone(rot.zone)
-                    touching.setdefault(t.person, []).append(f"{day:%d %b}")
+        touching = _touching(rot, team_key, hero, start, end)
+        count = sum(map(len, touching.values()))
+        better = _better_first(rot, team_key, hero, start, end, count)
+        if better is None:
+            continue
+        first, fewer = better
         for person, days in sorted(touching.items()):
+            shown = ", ".join(sorted(set(days), key=days.index)[:3])
             found.append(
                 (
                     rot.teams[team_key].secondary.line,
                     f"{person} has a hero week back to back with a {team_key} secondary "
                     f"week {len(days)} time{'s' if len(days) > 1 else ''} in the next 52 "
-                    f"weeks (from {', '.join(sorted(set(days), key=days.index)[:3])}"
-                    f"{', ...' if len(set(days)) > 3 else ''})",
+                    f"weeks (from {shown}{', ...' if len(set(days)) > 3 else ''}); "
+                    f"`first: {first}` in its secondary `since` makes it {fewer} in the team, "
+                    f"not {count}",
                 )
             )
     return found
+
+
+def _touching(rot: Rotation, team_key: str, hero, start, end) -> dict[str, list[str]]:
+    """Person -> the days their rotation secondary week starts or ends at a hero week."""
+    touching: dict[str, list[str]] = {}
+    for t in schedule.schedule_shifts(rot, team_key, start, end):
+        if t.why != "rotation":
+            continue
+        for h in hero:
+            if h.person == t.person and (t.start == h.end or t.end == h.start):
+                day = min(t.start, h.start).astimezone(rot.zone)
+                touching.setdefault(t.person, []).append(f"{day:%d %b}")
+    return touching
+
+
+def _better_first(rot: Rotation, team_key: str, hero, start, end, count: int):
+    """(first, touches) for the `first` of the team's secondary that touches fewest, when that
+    is fewer than `count`; None when no other first does better."""
+    team = rot.teams[team_key]
+    best = None
+    for first in team.secondary.order:
+        if first == team.secondary.first:
+            continue
+        cycle = replace(team.secondary, first=first)
+        teams = {**rot.teams, team_key: replace(team, secondary=cycle)}
+        n = sum(map(len, _touching(replace(rot, teams=teams), team_key, hero, start, end).values()))
+        if n < count and (best is None or n < best[1]):
+            best = (first, n)
+    return best
