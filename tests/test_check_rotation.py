@@ -2,11 +2,15 @@
 
 import json
 import subprocess
+from pathlib import Path
+from zoneinfo import available_timezones
 
 import pytest
 
 from scripts import check_rotation
 from tests import rotations
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NOW = "2026-12-16T12:00:00Z"
 
@@ -143,3 +147,31 @@ def test_runs_as_a_module():
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def _properties(node, path=""):
+    """Every (path, schema) of a property the schema defines, $defs included."""
+    if not isinstance(node, dict):
+        return
+    for key, sub in (node.get("properties") or {}).items():
+        yield f"{path}.{key}", sub
+        yield from _properties(sub, f"{path}.{key}")
+    for key in ("$defs",):
+        for name, sub in (node.get(key) or {}).items():
+            yield from _properties(sub, f"{path}.{key}.{name}")
+    for key in ("items", "additionalProperties"):
+        yield from _properties(node.get(key), f"{path}.{key}")
+
+
+def test_every_key_people_edit_is_described_for_their_editor():
+    schema = json.loads((ROOT / "rotation.schema.json").read_text())
+    found = _properties(schema)
+    bare = [p for p, sub in found if "description" not in sub and set(sub) != {"$ref"}]
+    assert bare == []
+
+
+def test_time_zones_complete_from_the_iana_list():
+    schema = json.loads((ROOT / "rotation.schema.json").read_text())
+    zones = schema["$defs"]["zone"]["examples"]
+    assert {"Europe/London", "America/New_York", "Asia/Kolkata", "UTC"} <= set(zones)
+    assert all(z in available_timezones() for z in zones)
