@@ -10,7 +10,7 @@ from pathlib import Path
 
 from scripts import cli, labels, tiers
 from scripts import plan as plans
-from scripts.clients.github import GitHub, GitHubError
+from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.github_text import escape
 from scripts.model import Rotation
 from scripts.plan import Change
@@ -42,16 +42,18 @@ def run(args) -> int:
         print("GITHUB_TOKEN is not set: GitHub was not read; this is the desired state.\n")
         print(desired_state(cfg, rules, directory))
         return cli.EXIT_OK
-    gh = GitHub(token)
+    clients = Clients(token)
     # --full is a deliberate re-check of every author: only the rate limit's reserve bounds it.
-    lookups = Lookups(gh, directory, rules, None if args.full else cfg.lookup_budget)
+    lookups = Lookups(clients, directory, rules, None if args.full else cfg.lookup_budget)
     team = frozenset(p.github.lower() for p in rot.people.values() if p.github)
     budget_left, results = cfg.write_budget, []
     for repo in cfg.repos:
         try:
+            gh = clients.for_repo(repo)
             seen = observe(gh, lookups, repo, cfg, rules, team, now, args.full, budget_left)
         except GitHubError as exc:
-            print(f"error: reading {repo}: {exc}", file=sys.stderr)
+            hint = NO_ACCESS if exc.status == 404 else ""
+            print(f"error: reading {repo}: {exc}{hint}; nothing was written", file=sys.stderr)
             return cli.failed(exc)
         results.append(plan_repo(seen, cfg, budget_left))
         budget_left -= len(results[-1].budgeted.changes)
@@ -59,10 +61,16 @@ def run(args) -> int:
     render(args, changes, results, cfg)
     if not args.apply:
         return cli.EXIT_OK
-    return apply(gh, changes)
+    return apply(clients, changes)
 
 
 # --- load ---------------------------------------------------------------------------------------
+
+
+NO_ACCESS = (
+    " (no such repository, or the token cannot see it: another repository needs"
+    " GITHUB_APP_TOKEN, docs/setup.md)"
+)
 
 
 def load_settings(rot: Rotation, config: str) -> tuple[labels.Settings, tuple[tiers.Rule, ...]]:
@@ -89,8 +97,8 @@ class Lookups:
     """Who an author is, from the directory and at most `budget` GitHub reads a run (cached;
     None: no budget but the rate limit's reserve)."""
 
-    def __init__(self, gh: GitHub, directory: tiers.Directory, rules, budget: int | None):
-        self.gh, self.directory, self.left = gh, directory, budget
+    def __init__(self, clients: Clients, directory: tiers.Directory, rules, budget: int | None):
+        self.clients, self.gh, self.directory, self.left = clients, clients.own, directory, budget
         self.orgs = tiers.orgs_to_check(directory, rules)
         self._profiles: dict[str, tiers.Profile | None] = {}
         self._matches: dict[str, tiers.Match] = {}
@@ -134,7 +142,7 @@ class Lookups:
         pages = max(1, -(-count // 100))
         for _ in range(pages):  # the budget counts each page the listing will read
             self._spend()
-        return self.gh.comments(repo, number)
+        return self.clients.for_repo(repo).comments(repo, number)
 
 
 @dataclass(frozen=True)
@@ -275,7 +283,7 @@ def render(args, changes: list[Change], results: list[RepoPlan], cfg: labels.Set
         print("\n".join(["", *extra]) if extra else "")
 
 
-def apply(gh: GitHub, changes: list[Change]) -> int:
+def apply(clients: Clients, changes: list[Change]) -> int:
     """Make the changes in order; a repository stops at its first failure (the next run resumes)."""
     failed, stopped, checked, changed = 0, set(), set(), set()
     for change in changes:
@@ -284,6 +292,7 @@ def apply(gh: GitHub, changes: list[Change]) -> int:
         if d["repo"] in stopped or key in changed:
             continue
         try:
+            gh = clients.for_repo(d["repo"])
             if d.get("number") is not None and key not in checked:
                 checked.add(key)
                 if not gh.unchanged_since(d["repo"], d["number"], d["updated_at"]):

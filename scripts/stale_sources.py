@@ -12,7 +12,7 @@ from itertools import islice
 
 from scripts import github_threads, labels, slack_threads, stale, tiers
 from scripts.clients import papercups
-from scripts.clients.github import GitHub, GitHubError
+from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.clients.slack import Slack, SlackError
 from scripts.slack_threads import FETCH, SKIP, ts_of, ts_time
 from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
@@ -270,8 +270,10 @@ class GitHubSource:
     name = "github"
 
     def __init__(self, token: str | None, section: Mapping, team: stale.Team, start: datetime,
-                 tier_of_login: TierOfLogin = lambda login: None):  # fmt: skip
+                 tier_of_login: TierOfLogin = lambda login: None,
+                 env: Mapping[str, str] = os.environ):  # fmt: skip
         self.token, self.start, self.tier_of_login = token, start, tier_of_login
+        self.env = env
         self.repos = tuple(section.get("repos") or ())
         self.tier_names = labels.settings(section).tier_names
         self.team = team.github_logins
@@ -281,10 +283,10 @@ class GitHubSource:
             return Reading(SourceStatus(self.name, "not_configured", "github.repos is not set"))
         if not self.token:
             return Reading(SourceStatus(self.name, "not_configured", "GITHUB_TOKEN is not set"))
-        gh, convs, notes = GitHub(self.token), [], []
+        clients, convs, notes = Clients(self.token, self.env), [], []
         for repo in self.repos:
             try:
-                convs += self._repo(gh, repo, notes)
+                convs += self._repo(clients.for_repo(repo), repo, notes)
             except GitHubError as exc:
                 detail = "; ".join([f"{repo}: {exc}", *notes])
                 return Reading(SourceStatus(self.name, "failed", detail, len(convs)), tuple(convs))
@@ -385,7 +387,9 @@ def sources(
     return [
         PapercupsSource(env.get("PAPERCUPS_TOKEN"), papercups_section, team, by_email, env=env),
         SlackSource(channel, why_not, team, by_email),
-        GitHubSource(env.get("GITHUB_TOKEN"), github, team, start, tier_by_login(directory, rules)),
+        GitHubSource(
+            env.get("GITHUB_TOKEN"), github, team, start, tier_by_login(directory, rules), env=env
+        ),
     ]
 
 

@@ -455,3 +455,32 @@ def test_a_lost_answer_to_a_triage_comment_posts_it_once(gh, tmp_path, capsys):
     gh.advance(minutes=5)
     assert run(capsys, write_config(tmp_path), "--apply")[0] == 0
     assert len(gh.issue(REPO, helm).comments) == 1
+
+
+OTHER = "kestrel/docs"  # a repository other than the one the workflow runs in (REPO)
+APP_TOKEN = "ghs_fakeAppInstallationToken000000000000"
+
+
+@pytest.mark.parametrize("app_token", [True, False])
+def test_other_repositories_are_reached_with_the_app_token(gh, tmp_path, capsys, monkeypatch,
+                                                           app_token):  # fmt: skip
+    seed_people(gh)
+    gh.add_repo(OTHER)
+    here = gh.add_issue(REPO, "wile-e", "Export fails")
+    there = gh.add_issue(OTHER, "wile-e", "Typo")
+    gh.scope_token([REPO])  # the workflow's own GITHUB_TOKEN: this repository only
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    if app_token:
+        gh.add_token(APP_TOKEN, [OTHER])  # the app is installed on the other repository
+        monkeypatch.setenv("GITHUB_APP_TOKEN", APP_TOKEN)
+    else:
+        monkeypatch.delenv("GITHUB_APP_TOKEN", raising=False)
+    config = write_config(tmp_path, repo=f"{REPO}, {OTHER}")
+    code, out, err = run(capsys, config, "--apply")
+    there_labels = [n for n in gh.issue(OTHER, there).labels if n.startswith("tier: ")]
+    if app_token:
+        assert code == 0 and there_labels == [FOCUS] and tier_labels(gh, here) == [FOCUS], err
+    else:  # the workflow's token cannot see it: said, with the way out; nothing is written
+        assert code == 1 and f"reading {OTHER}" in err and "GITHUB_APP_TOKEN" in err
+        assert there_labels == [] and tier_labels(gh, here) == [] and gh.writes() == 0
+    assert APP_TOKEN not in out + err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -351,3 +351,27 @@ def _comment(c) -> Comment:
         updated_at=_utc(c.updated_at),
         author_association=getattr(c, "author_association", None) or "NONE",
     )
+
+
+APP_TOKEN, HOME = "GITHUB_APP_TOKEN", "GITHUB_REPOSITORY"
+
+
+class Clients:
+    """A client per repository: the workflow's own GITHUB_TOKEN for the repository it runs in
+    ($GITHUB_REPOSITORY), a GitHub App installation token ($GITHUB_APP_TOKEN, from
+    actions/create-github-app-token) for the others, where the workflow's token has no access.
+    Without an app token every repository gets GITHUB_TOKEN (docs/setup.md: other repositories)."""
+
+    def __init__(self, token: str, env: Mapping[str, str] = os.environ):
+        self.home = (env.get(HOME) or "").lower()
+        self._own = GitHub(token)
+        app = env.get(APP_TOKEN) or None
+        self._app = GitHub(app) if app and app != token else self._own
+
+    @property
+    def own(self) -> GitHub:
+        """The client for reads not tied to a repository (users, organisations)."""
+        return self._own
+
+    def for_repo(self, repo: str) -> GitHub:
+        return self._own if repo.lower() == self.home else self._app

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,11 @@ class GitHubFake(FakeService):
     def __init__(self, token: str = TOKEN, clock: datetime | None = None, **kw):
         super().__init__(**kw)
         self.token = token
+        # token -> the repositories it reaches (None: all). A workflow's GITHUB_TOKEN reaches only
+        # the repository the workflow runs in (docs.github.com, "Automatic token
+        # authentication": "permissions are limited to the repository that contains your
+        # workflow"); a GitHub App installation token, the repositories it is installed on.
+        self.scopes: dict[str, frozenset[str] | None] = {token: None}
         self.clock = clock  # the fake's "now"; None: real time
         self.repos: dict[str, FakeRepo] = {}
         self.users: dict[str, dict] = {}  # lowercase login -> profile fields
@@ -372,11 +378,33 @@ class GitHubFake(FakeService):
                 )
         return 200, chunk, ({"Link": ", ".join(links)} if links else {})
 
-    def _authorized(self, req) -> bool:
+    def add_token(self, token: str, repos: list[str] | None = None) -> None:
+        """Accept `token` too, reaching only `repos` (None: every repository)."""
+        with self.lock:
+            self.scopes[token] = frozenset(r.lower() for r in repos) if repos is not None else None
+
+    def scope_token(self, repos: list[str]) -> None:
+        """The main token (GITHUB_TOKEN) reaches only `repos`, as a workflow's own token does."""
+        self.add_token(self.token, repos)
+
+    def _given_token(self, req) -> str | None:
         given = (req.authorization or "").split(" ", 1)
-        return (
-            len(given) == 2 and given[0].lower() in ("token", "bearer") and given[1] == self.token
-        )
+        ok = len(given) == 2 and given[0].lower() in ("token", "bearer")
+        return given[1] if ok else None
+
+    def _authorized(self, req) -> bool:
+        return self._given_token(req) in self.scopes
+
+    def _handler(self, req):
+        found = super()._handler(req)
+        where = re.match(r"^/repos/([^/]+)/([^/]+)", req.path)
+        scope = self.scopes.get(self._given_token(req) or "")
+        if found and where and scope is not None and f"{where[1]}/{where[2]}".lower() not in scope:
+            # a repository the token cannot see is answered as GitHub answers a private one it
+            # has no access to: 404 for reads and writes alike (docs.github.com, REST
+            # "Troubleshooting": 404 rather than 403 for resources you cannot access)
+            return (lambda self, req, **_: _error(404, "Not Found")), {}
+        return found
 
     def _repo_or_404(self, owner: str, repo: str):
         return self.repos.get(f"{owner}/{repo}".lower())
