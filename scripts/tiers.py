@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from scripts.problems import ConfigError, Problem
-from scripts.yaml_source import Source, parse
+from scripts.yaml_source import Source, parse, read_text
 
 FOCUS, SUBSCRIBER, COMMUNITY = "focus", "subscriber", "community"
 TIERS = (FOCUS, SUBSCRIBER, COMMUNITY)  # highest first: the hero answers in this order
@@ -161,13 +161,14 @@ def load_directory(environ: Mapping[str, str], base: Path = Path()) -> Directory
     if environ.get(ENV_CONTENT):
         return parse_directory(environ[ENV_CONTENT], f"${ENV_CONTENT}")
     path = Path(environ.get(ENV_PATH) or base / DEFAULT_PATH)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    if not path.exists() and not path.is_symlink():
         raise ConfigError(
-            [Problem(str(path), 1, 1, "", f"no customer directory ({exc.strerror}): set "
+            [Problem(str(path), 1, 1, "", f"no customer directory (no such file): set "
                      f"{ENV_CONTENT} (its content, e.g. from a secret) or {ENV_PATH} (a path)")]
-        ) from exc  # fmt: skip
+        )  # fmt: skip
+    text, problems = read_text(path)  # a link, a device, over 2 MB or not UTF-8: refused
+    if text is None:
+        raise ConfigError(problems)
     return parse_directory(text, str(path))
 
 

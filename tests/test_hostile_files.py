@@ -136,3 +136,9 @@ def test_every_job_refuses_a_hostile_file_at_its_line(job, name):
     shown = done.stdout + done.stderr  # pr_comment shows the problems in its comment
     assert done.returncode == 2, done.stderr
     assert f"{path}:{line}:{col}:" in shown and "Traceback" not in shown
+
+
+@pytest.mark.parametrize(("path", "message"), [("/dev/zero", "not a regular file")])
+def test_a_customers_file_that_is_not_a_file_is_refused_unread(path, message):
+    with pytest.raises(ConfigError, match=message):
+        tiers.load_directory({tiers.ENV_PATH: path})
