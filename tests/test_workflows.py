@@ -57,3 +57,12 @@ def test_what_the_docs_say_of_a_workflow_is_what_it_does(doc):
             assert any(cron in (ROOT / ".github/workflows" / n).read_text() for n in named), cron
     for uses in re.findall(r"uses: (\S+)", text):
         assert f"uses: {uses}" in shipped, f"{doc.name}: {uses} is in no shipped workflow"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_a_step_given_the_directory_secret_is_given_its_repository_home_too(path):
+    for job in load(path)["jobs"].values():
+        for step in job.get("steps", []):
+            env = step.get("env") or {}
+            if "CUSTOMERS_YAML" in env:
+                assert "SUPPORT_HERO_DIRECTORY_REPOSITORY" in env.get("CUSTOMERS_FILE", ""), step
