@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts import rotation
+from scripts import environment, rotation
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -66,3 +66,22 @@ def test_a_step_given_the_directory_secret_is_given_its_repository_home_too(path
             env = step.get("env") or {}
             if "CUSTOMERS_YAML" in env:
                 assert "SUPPORT_HERO_DIRECTORY_REPOSITORY" in env.get("CUSTOMERS_FILE", ""), step
+
+
+def test_the_readme_lists_every_environment_variable_as_the_registry_does():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- environment table: python -m scripts.environment -->\n")
+    end = readme.index("\n<!-- end of environment table -->")
+    assert readme[start:end].split("\n", 1)[1] == environment.table()
+
+
+def test_every_variable_the_code_reads_is_in_the_registry():
+    named = {v.name for v in environment.VARIABLES}
+    read = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""")
+    constants = re.compile(r'"([A-Z][A-Z0-9_]*_(?:TOKEN|KEY|KEYS|URL|EMAIL|PASSWORD|YAML|FILE|'
+                           r'REPOSITORY|TIMEOUT|RETRIES))"')  # fmt: skip
+    found = set()
+    for path in (ROOT / "scripts").rglob("*.py"):
+        text = path.read_text()
+        found |= set(read.findall(text)) | set(constants.findall(text))
+    assert found - named == set()
