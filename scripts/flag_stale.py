@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,11 +19,10 @@ from scripts import (
     tiers,
 )
 from scripts import plan as plans
-from scripts.clients.sentry import web_url
+from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.model import Rotation
 from scripts.plan import Change
-from scripts.post_handoff import observe_sentry
 from scripts.problems import ConfigError
 from scripts.slack_threads import ts_of
 from scripts.stale_sources import Reading, SlackChannel
@@ -160,10 +158,12 @@ def observe_errors(rot: Rotation, now) -> stale_digest.Errors | None:
         why = "no Support Hero week holds this time"
         return stale_digest.Errors(stale_digest.SourceStatus("sentry", "not_configured", why))
     try:
-        reading = observe_sentry(cfg, start)
+        reading = read_new_unassigned(cli.token("SENTRY_TOKEN", False), cfg, start)
     except Exception as exc:  # a bug here must not hide the conversations (as in read_all)
-        traceback.print_exc()
+        print(f"error: sentry: unexpected {cli.one_line(exc)}", file=sys.stderr)
         reading = sentry_errors.Reading("failed", f"unexpected {type(exc).__name__}")
+    if reading.state == "failed":
+        print(f"warning: {reading.detail}", file=sys.stderr)
     return stale_digest.errors_from(cfg, reading, start, web_url(), now)
 
 

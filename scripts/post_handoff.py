@@ -10,7 +10,7 @@ from pathlib import Path
 
 from scripts import cli, handoff, sentry_errors
 from scripts import plan as plans
-from scripts.clients.sentry import Sentry, SentryError, web_url
+from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.github_text import code_block, escape
 from scripts.model import Rotation
@@ -175,19 +175,11 @@ def with_sentry(rot: Rotation, wk: handoff.Week, seen: handoff.Observed):
 
 
 def observe_sentry(cfg: sentry_errors.Settings, start: datetime) -> sentry_errors.Reading:
-    """Sentry's new unassigned errors since `start`; an outage is a reading (the handoff goes on
-    without a fresh count), not a failure of the job."""
-    token = cli.token("SENTRY_TOKEN", False)
-    if not token:
-        return sentry_errors.Reading("not_read", "SENTRY_TOKEN is not set")
-    query = sentry_errors.search_query(start)
-    try:
-        found = Sentry(token).issues(cfg.organization, cfg.projects, query)
-    except SentryError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
-        return sentry_errors.Reading("failed", str(exc))
-    new = tuple(sentry_errors.new_unassigned(found.issues, start))
-    return sentry_errors.Reading("ok", "", new, found.complete)
+    """Sentry's new unassigned errors since `start`; an outage is a warning, not a failure."""
+    reading = read_new_unassigned(cli.token("SENTRY_TOKEN", False), cfg, start)
+    if reading.state == "failed":
+        print(f"warning: {reading.detail}", file=sys.stderr)
+    return reading
 
 
 # --- render and apply ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from scripts import check_rotation, cli, pr_comment_body, rotation
+from scripts import cli, pr_comment_body, rotation
 from scripts import plan as plans
 from scripts.clients.github import Comment, GitHub, GitHubError
 from scripts.github_text import escape
@@ -13,6 +13,7 @@ from scripts.model import Rotation
 from scripts.plan import Change
 from scripts.pr_comment_body import Body
 from scripts.problems import ConfigError, Problem
+from scripts.rotation_change import load_base, moves_ahead, rewrite_problems
 
 TITLE = "Pull request comment"
 TOKEN, REPOSITORY = "GITHUB_TOKEN", "GITHUB_REPOSITORY"
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     new, base, errors = load(args)
-    moves = check_rotation.moves_ahead(base, new, cli.now_or(args)) if new and base else []
+    moves = moves_ahead(base, new, cli.now_or(args)) if new and base else []
     body = pr_comment_body.render(new, base, moves, errors)
     exit_code = cli.EXIT_USAGE if errors else cli.EXIT_OK
     token = cli.token(TOKEN, args.apply)
@@ -76,8 +77,8 @@ def load(args) -> tuple[Rotation | None, Rotation | None, list[Problem]]:
         new, _ = rotation.load(args.config)
     except ConfigError as exc:
         return None, None, exc.problems  # the base is needed only to compare a rotation that loads
-    base = check_rotation.load_base(args.base, args.config)
-    return new, base, check_rotation.rewrite_problems(new, base, cli.now_or(args))
+    base = load_base(args.base, args.config)
+    return new, base, rewrite_problems(new, base, cli.now_or(args))
 
 
 def plan(ours: Comment | None, body: Body, target: str) -> list[Change]:

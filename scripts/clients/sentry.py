@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from scripts import sentry_errors
 from scripts.clients.http import (
     ServiceError,
     answer_reason,
@@ -179,3 +180,19 @@ def _error_message(r: requests.Response) -> str:
 
 def _answer(r: requests.Response) -> tuple[int, str, str]:
     return r.status_code, r.headers.get("Content-Type", ""), r.text
+
+
+def read_new_unassigned(
+    token: str | None, cfg: sentry_errors.Settings, start: datetime
+) -> sentry_errors.Reading:
+    """Sentry's new unassigned errors since `start`, as a reading: no token is "not_read", an
+    outage "failed" (the handoff and the digest go on without a fresh count), never a raise."""
+    if not token:
+        return sentry_errors.Reading("not_read", "SENTRY_TOKEN is not set")
+    query = sentry_errors.search_query(start)
+    try:
+        found = Sentry(token).issues(cfg.organization, cfg.projects, query)
+    except SentryError as exc:
+        return sentry_errors.Reading("failed", str(exc))
+    new = tuple(sentry_errors.new_unassigned(found.issues, start))
+    return sentry_errors.Reading("ok", "", new, found.complete)
