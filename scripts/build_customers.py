@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import cli, tiers
+from scripts import cli, console, tiers
 from scripts.clients.http import (
     ServiceError,
     answer_reason,
@@ -355,7 +355,7 @@ def run(args) -> int:
         print(f"error: the built directory is not valid:\n{exc}", file=sys.stderr)
         return cli.EXIT_APPLY_FAILED
     if args.output == "-":
-        sys.stdout.write(text)
+        console.data(text)
     else:
         Path(args.output).write_text(text, encoding="utf-8")
     counts = ", ".join(

@@ -136,3 +136,17 @@ def test_stripe_alone_is_enough_and_server_errors_are_retried(services, tmp_path
     assert tiers.load_directory({tiers.ENV_PATH: str(out)}).domains["acme.example"].plan == "cloud"
     assert [c.status for c in stripe.calls if c.path == "/v1/subscriptions"] == [500, 200]
     assert hubspot.count() == 0
+
+
+def test_output_to_stdout_is_the_directory_as_built_even_beside_the_secret(
+    services, tmp_path, capsys, monkeypatch
+):
+    stripe, _ = services
+    cloud = stripe.add_product("Kestrel Cloud", plan="cloud")
+    stripe.add_subscription("ops@acme-rockets.example", cloud, 90000, name="Acme Rockets Ltd")
+    assert build_customers.main(["--output", str(tmp_path / "first.yaml")]) == 0
+    built = (tmp_path / "first.yaml").read_text()
+    monkeypatch.setenv("CUSTOMERS_YAML", built)  # the secret holds that very directory
+    capsys.readouterr()
+    assert build_customers.main(["--output", "-"]) == 0
+    assert capsys.readouterr().out == built  # asked for: not masked line by line
