@@ -191,7 +191,6 @@ class GitHub:
     """
 
     def __init__(self, token: str | None, base_url: str | None = None, timeout: float = 0):
-        redaction.current().add(token)
         self._gh = Github(
             auth=Auth.Token(token) if token else None,
             base_url=(base_url or os.environ.get("GITHUB_API_URL") or DEFAULT_URL).rstrip("/"),

@@ -172,6 +172,12 @@ def answer_reason(status: int | None, content_type: str | None, text: str | None
     return f"{code} that is not the API's JSON: {first_line(body) or '(empty)'}"
 
 
+def not_json(response) -> str:
+    """`answer_reason` of a requests or httpx response (both have these three attributes)."""
+    kind = response.headers.get("content-type")  # both look headers up in any case
+    return answer_reason(response.status_code, kind, response.text)
+
+
 def first_line(text: object, limit: int = 160) -> str:
     """The first non-empty line of `text`, cut to `limit` characters."""
     line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")

@@ -15,8 +15,8 @@ import pagerduty
 from scripts import redaction
 from scripts.clients.http import (
     Failure,
-    answer_reason,
     first_line,
+    not_json,
     request_timeout,
     retry_after,
     retry_cap,
@@ -325,7 +325,7 @@ class PagerDuty:
         try:
             return response.json() if response.content else None
         except ValueError:
-            what = f"{method} {path}: PagerDuty answered {_not_json(response)}"
+            what = f"{method} {path}: PagerDuty answered {not_json(response)}"
             raise PagerDutyError(what) from None
 
 
@@ -340,15 +340,11 @@ def _http_error(response) -> PagerDutyError:
         error = response.json().get("error") or {}
         detail = "; ".join([str(error.get("message", ""))] + list(error.get("errors") or []))
     except (ValueError, AttributeError):
-        detail = _not_json(response)
+        detail = not_json(response)
     return PagerDutyError(
         f"{request.method} {request.url.path}: PagerDuty answered {response.status_code} "
         f"{first_line(detail)}"
     )
-
-
-def _not_json(response) -> str:
-    return answer_reason(response.status_code, response.headers.get("content-type"), response.text)
 
 
 # -- API data <-> dataclasses
@@ -513,5 +509,5 @@ def _events_error(response) -> PagerDutyError:
         errors = [str(e) for e in body.get("errors") or []]
         detail = "; ".join([str(body.get("message", "")), *errors])
     except (ValueError, AttributeError):
-        detail = _not_json(response)
+        detail = not_json(response)
     return PagerDutyError(f"Events API answered {response.status_code}: {first_line(detail)}")

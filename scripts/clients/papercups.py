@@ -13,8 +13,8 @@ import requests
 from scripts import redaction
 from scripts.clients.http import (
     ServiceError,
-    answer_reason,
     first_line,
+    not_json,
     retrying_session,
     timeouts,
     transport_reason,
@@ -190,7 +190,7 @@ class Papercups:
         try:
             return r.json()
         except ValueError:
-            raise PapercupsError(what, None, answer_reason(*_answer(r))) from None
+            raise PapercupsError(what, None, not_json(r)) from None
 
     # -- conversations
 
@@ -267,8 +267,4 @@ def _error_message(r: requests.Response) -> str:
     try:
         return first_line(r.json()["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        return answer_reason(*_answer(r)) if r.status_code >= 500 else (r.reason or "error")
-
-
-def _answer(r: requests.Response) -> tuple[int, str, str]:
-    return r.status_code, r.headers.get("Content-Type", ""), r.text
+        return not_json(r) if r.status_code >= 500 else (r.reason or "error")

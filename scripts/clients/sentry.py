@@ -13,8 +13,8 @@ import requests
 from scripts import sentry_errors
 from scripts.clients.http import (
     ServiceError,
-    answer_reason,
     first_line,
+    not_json,
     retrying_session,
     timeouts,
     transport_reason,
@@ -130,7 +130,7 @@ class Sentry:
         try:
             r.json()  # a proxy's page answered 200 is no list of issues
         except ValueError:
-            raise SentryError(what, None, answer_reason(*_answer(r))) from None
+            raise SentryError(what, None, not_json(r)) from None
         return r
 
     def project_issues(
@@ -175,11 +175,7 @@ def _error_message(r: requests.Response) -> str:
     try:
         return first_line(r.json()["detail"])
     except (ValueError, KeyError, TypeError):
-        return answer_reason(*_answer(r)) if r.status_code >= 500 else (r.reason or "error")
-
-
-def _answer(r: requests.Response) -> tuple[int, str, str]:
-    return r.status_code, r.headers.get("Content-Type", ""), r.text
+        return not_json(r) if r.status_code >= 500 else (r.reason or "error")
 
 
 def read_new_unassigned(
