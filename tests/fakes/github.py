@@ -222,7 +222,9 @@ class GitHubFake(FakeService):
         """Spend the primary rate limit: answers are 403 until `reset_in` seconds from now."""
         with self.lock:
             self.rate_used = self.rate_limit
-            self.rate_reset = math.ceil(time.time() + reset_in)  # whole seconds, never sooner
+            # x-ratelimit-reset is UTC epoch seconds (docs.github.com, "Rate limits for the REST
+            # API"): rounded up, the window never ends before `reset_in`
+            self.rate_reset = math.ceil(time.time() + reset_in)
 
     def seed_from_rotation(self, rot, directory=None) -> None:
         """The repositories of `github.repos`, the team as members, and a few issues to label."""
@@ -402,7 +404,10 @@ class GitHubFake(FakeService):
         if found and where and scope is not None and f"{where[1]}/{where[2]}".lower() not in scope:
             # a repository the token cannot see is answered as GitHub answers a private one it
             # has no access to: 404 for reads and writes alike (docs.github.com, REST
-            # "Troubleshooting": 404 rather than 403 for resources you cannot access)
+            # "Troubleshooting": 404 rather than 403 for resources you cannot access). Choice:
+            # the fake's repositories are all private, as an organisation's support repositories
+            # are; a public one would let the token read and refuse writes with 403 ("Resource
+            # not accessible by integration"), which is not modelled.
             return (lambda self, req, **_: _error(404, "Not Found")), {}
         return found
 
