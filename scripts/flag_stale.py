@@ -16,6 +16,7 @@ from scripts import (
     stale_digest,
     stale_plan,
     stale_sources,
+    stale_state,
     tiers,
 )
 from scripts import plan as plans
@@ -33,7 +34,14 @@ EXIT_SOURCE_FAILED = 1  # a source could not be read: the digest says which, the
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.guard(cli.parser(__doc__), argv, run)
+    p = cli.parser(__doc__)
+    p.add_argument(
+        "--state",
+        metavar="PATH",
+        help="what the last run read, kept to spare this one the requests (default: "
+        f"{stale_state.DEFAULT_PATH} beside the configuration; '' keeps none; docs/flag_stale.md)",
+    )
+    return cli.guard(p, argv, run)
 
 
 def run(args) -> int:
@@ -47,8 +55,10 @@ def run(args) -> int:
         raise cli.UsageError("--apply posts to slack.channel: set it in the configuration")
     slack = Slack(token) if token else None
     start = now - stale.lookback(cfg)
-    channel = SlackChannel(slack, where.channel, start) if slack and where.channel else None
-    readings = stale_sources.read_all(stale_sources.sources(rot, start, channel, directory, rules))
+    state = open_state(args.state, args.config, now)
+    channel = SlackChannel(slack, where.channel, start, state) if slack and where.channel else None
+    readers = stale_sources.sources(rot, start, channel, directory, rules, state=state)
+    readings = stale_sources.read_all(readers)
     errors = observe_errors(rot, now)
     hours = stale.hero_hours(rot, cfg, now)
     findings = stale.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
@@ -70,6 +80,7 @@ def run(args) -> int:
     failed = seen is None or not complete or (errors is not None and errors.failed)
     if args.apply and changes:
         failed = apply(slack, changes) != cli.EXIT_OK or failed
+    state.save()
     return EXIT_SOURCE_FAILED if failed else cli.EXIT_OK
 
 
@@ -96,6 +107,14 @@ def load_directory(rot: Rotation, config: str) -> tuple[tiers.Directory | None, 
         return None, ()
     rules = tiers.rules((rot.settings.get("tiers") or {}).get("rules"))
     return tiers.load_directory(os.environ, base), rules
+
+
+def open_state(given: str | None, config: str, now) -> stale_state.State:
+    """The state file: --state, else .cache/ beside rotation.yaml; `--state ''` keeps none."""
+    if given == "":
+        return stale_state.State.empty(now)
+    path = Path(given) if given else Path(config).parent / stale_state.DEFAULT_PATH
+    return stale_state.State.open(path, now)
 
 
 def places(rot: Rotation, config: str) -> stale_plan.Where:

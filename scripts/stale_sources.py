@@ -6,17 +6,18 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
 from scripts import github_threads, labels, slack_threads, stale, tiers
 from scripts.clients import papercups
 from scripts.clients.github import Clients, GitHub, GitHubError
-from scripts.clients.slack import Slack, SlackError
+from scripts.clients.slack import Message, Slack, SlackError
 from scripts.slack_threads import FETCH, SKIP, ts_of, ts_time
 from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
 from scripts.stale_digest import SourceStatus
+from scripts.stale_state import State
 
 # A tier from the customer directory by email (scripts/tiers.py), None when unknown.
 TierOf = Callable[[str | None], str | None]
@@ -122,10 +123,12 @@ class SlackChannel:
     digest looks for today's post in it, nudges for the keys already posted, the handoff block
     for this week's handoff message."""
 
-    def __init__(self, slack: Slack, channel: str, oldest: datetime):
+    def __init__(self, slack: Slack, channel: str, oldest: datetime, state: State | None = None):
         self.slack, self.id, self.oldest = slack, channel, oldest
+        self.state = state or State.empty(oldest)
         self.me = None  # the bot's Identity (auth.test)
         self.parents: list | None = None  # top-level messages since `oldest`; None: not read
+        self._by_ts: dict[str, Message] = {}
         self.cut: datetime | None = None  # history read back to here only (per-run bound)
         self.threads: dict[str, list] = {}  # parent ts -> the thread, as read
         self.people = slack_threads.People()
@@ -144,14 +147,27 @@ class SlackChannel:
         if cursor is not None and parents:
             self.cut = ts_time(parents[-1].ts)
         self.parents = parents
+        self._by_ts = {m.ts: m for m in parents}
 
     def thread(self, ts: str) -> list:
+        """A thread, parent first: as the state holds it while its parent's reply_count and
+        latest_reply are what they were (a reply added or deleted changes one of them), else
+        conversations.replies."""
         if ts not in self.threads:
-            self.threads[ts] = self.slack.thread(self.id, ts)
+            parent, key = self.parent(ts), f"{self.id}/{ts}"
+            stamp = [parent.reply_count, parent.latest_reply] if parent else None
+            kept = self.state.get(THREAD, key)
+            if stamp and kept and kept["stamp"] == stamp:
+                self.threads[ts] = [Message(text="", **m) for m in kept["messages"]]
+            else:
+                self.threads[ts] = self.slack.thread(self.id, ts)
+            if stamp:
+                messages = [_thread_fields(m) for m in self.threads[ts]]
+                self.state.put(THREAD, key, {"stamp": stamp, "messages": messages})
         return self.threads[ts]
 
     def parent(self, ts: str):
-        return next((m for m in self.parents or () if m.ts == ts), None)
+        return self._by_ts.get(ts)
 
     def ours(self, event_type: str, **payload) -> list:
         """Our own top-level messages of an event_type (and payload), newest first."""
@@ -187,6 +203,16 @@ class SlackChannel:
                 if digest.reply_count and ts_time(digest.latest_reply or digest.ts) >= since:
                     keys |= slack_threads.nudge_keys(self.thread(digest.ts), self.me.user_id)
         return frozenset(keys)
+
+
+THREAD, PROFILE = "slack.thread", "slack.profile"  # state kinds (scripts/stale_state.py)
+
+
+def _thread_fields(m: Message) -> dict:
+    """What the thread rules read of a message (slack_threads): no text, no blocks, so the
+    state file holds no customer's words."""
+    keep = ("ts", "user", "bot_id", "thread_ts", "subtype", "event_type", "payload")
+    return {k: v for k in keep if (v := getattr(m, k))}
 
 
 class SlackSource:
@@ -247,18 +273,23 @@ class SlackSource:
         bots = {ch.me.user_id, slack_threads.SLACKBOT}
         known = {i.upper() for i in self.team.slack_ids} | bots
         ids = slack_threads.to_identify(ch.parents, known)
-        profiles = [self._profile(ch.slack, i) for i in ids[:MAX_SLACK_PROFILES]]
+        profiles = [self._profile(ch, i) for i in ids[:MAX_SLACK_PROFILES]]
         skipped = max(0, len(ids) - MAX_SLACK_PROFILES)
         return slack_threads.people(self.team, bots, profiles), skipped
 
     @staticmethod
-    def _profile(slack: Slack, user_id: str) -> slack_threads.Profile:
+    def _profile(ch: SlackChannel, user_id: str) -> slack_threads.Profile:
+        """Someone's profile as the state holds it (a day at most), else users.info."""
+        if kept := ch.state.keep(PROFILE, user_id):
+            return slack_threads.Profile(**kept)
         try:
-            return slack_threads.profile(slack.user(user_id))
+            found = slack_threads.profile(ch.slack.user(user_id))
         except SlackError as exc:
-            if exc.error in ("user_not_found", "user_not_visible"):
-                return slack_threads.Profile(user_id)
-            raise
+            if exc.error not in ("user_not_found", "user_not_visible"):
+                raise
+            found = slack_threads.Profile(user_id)
+        ch.state.put(PROFILE, user_id, asdict(found))
+        return found
 
 
 # --- GitHub issues ------------------------------------------------------------------------------
@@ -373,6 +404,7 @@ def sources(
     directory: tiers.Directory | None = None,
     rules=(),
     env: Mapping[str, str] = os.environ,
+    state: State | None = None,
 ) -> list:
     """Every source the job reads, in digest order; `start`: the Slack and GitHub window."""
     team = stale.Team.of(rot)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from scripts import flag_stale
+from tests.fakes.base import FakeService
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday; hero: bo (no Slack ID)
 CHANNEL = "C0SUPPORT1"
@@ -59,7 +63,48 @@ def run(capsys, config: str, *args: str, now: datetime = NOW, slack=None) -> tup
         slack.now = now
     code = flag_stale.main(["--config", config, "--now", now.isoformat(), *args])
     out, err = capsys.readouterr()
+    assert_state_is_a_cache(capsys, config, now)
     return code, out, err
+
+
+# A file SQLite takes for a database until it reads past the header.
+CORRUPT_STATE = b"SQLite format 3\x00" + b"\xff" * 200
+
+
+def assert_state_is_a_cache(capsys, config: str, now: datetime) -> None:
+    """The state changes what flag_stale asks, never what it says: in the world a test has just
+    run the job in, a dry run plans the same digest with no state file, with the state that
+    run left, and with a corrupted file. The fakes' books forget these side runs; none is made
+    while the test has a fault or an edit waiting for a request of its own."""
+    fakes = list(FakeService.running)
+    if any(fake.pending() for fake in fakes):
+        return
+    marks = [(fake, fake.bookmark()) for fake in fakes]
+    summary = os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            state = Path(tmp) / "state.sqlite"
+            empty = _planned(capsys, config, now, state)
+            warm = _planned(capsys, config, now, state)
+            state.write_bytes(CORRUPT_STATE)
+            corrupted = _planned(capsys, config, now, state)
+    finally:
+        for fake, mark in marks:
+            fake.rewind(mark)
+        if summary is not None:
+            os.environ["GITHUB_STEP_SUMMARY"] = summary
+    assert warm == empty, "a warm state changed the plan"
+    assert corrupted == empty, "a corrupted state changed the plan"
+
+
+def _planned(capsys, config: str, now: datetime, state: Path) -> tuple[int, object]:
+    argv = ["--config", config, "--now", now.isoformat(), "--format", "json", "--state", str(state)]
+    code = flag_stale.main(argv)
+    out, _ = capsys.readouterr()
+    try:
+        return code, json.loads(out)
+    except ValueError:
+        return code, out
 
 
 def report(out: str) -> dict:

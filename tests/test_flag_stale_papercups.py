@@ -8,7 +8,7 @@ import pytest
 
 from scripts import flag_stale, stale, stale_sources
 from scripts.rotation import load
-from tests import rotations
+from tests import rotations, stale_world
 from tests.fakes.base import fake_env
 from tests.fakes.papercups import PapercupsFake
 
@@ -41,9 +41,7 @@ def job(papercups, config, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
 
     def run(*args: str, cfg=config) -> tuple[int, str, str]:
-        code = flag_stale.main(["--config", str(cfg), "--now", NOW.isoformat(), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
+        return stale_world.run(capsys, str(cfg), *args, now=NOW)
 
     return run
 

@@ -158,6 +158,45 @@ def test_each_kind_of_thread_at_the_minimum_of_requests(slack, capsys):
     assert not any(c.path == "/users.lookupByEmail" for c in slack.calls)  # bo wrote: known
 
 
+def test_a_second_run_reads_only_history_with_the_state(slack, capsys):
+    """The state beside rotation.yaml (.cache/) spares every replies and users.info request
+    the parents show to be unchanged; the digest stays the same."""
+    seed_threads(slack)
+    _, first, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    slack.reset_counts()
+    code, second, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    assert (code, by_key(second)) == (0, by_key(first))
+    assert slack.count("POST", "/auth.test") == slack.count("POST", "/conversations.history") == 1
+    assert slack.count() == 2  # no conversations.replies, no users.info
+
+
+def test_a_new_reply_costs_its_thread_and_a_new_person_their_profile(slack, capsys):
+    t = seed_threads(slack)
+    run(capsys, slack.config, "--format", "json", slack=slack)
+    slack.add_user("U0NEW0001", "new@shop.example", "Nia New")
+    say(slack, ago(minutes=10), SAM[0], "Still failing", t["follow_up"])  # the 2nd customer
+    say(slack, ago(minutes=5), "U0NEW0001", "Where do I file a bug?")
+    slack.reset_counts()
+    code, out, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    assert code == 0
+    assert by_key(out)[key(t["follow_up"])]["waiting_since"] == ago(hours=3).isoformat()
+    assert by_key(out)[f"slack:{slack.channels[CHANNEL]['messages'][-1]['ts']}"]["customer"] == (
+        "Nia New"
+    )
+    assert slack.count("POST", "/conversations.replies") == 1  # follow_up's reply_count moved
+    assert slack.count("POST", "/users.info") == 1  # only Nia: the others are known
+    assert slack.count() == 4
+
+
+def test_no_state_when_asked_for_none(slack, capsys, tmp_path):
+    seed_threads(slack)
+    run(capsys, slack.config, "--state", "", slack=slack)
+    slack.reset_counts()
+    run(capsys, slack.config, "--state", "", slack=slack)
+    assert slack.count("POST", "/conversations.replies") == 2
+    assert not (tmp_path / ".cache").exists()
+
+
 def test_customer_names_are_escaped_and_the_hero_mentioned(slack, capsys):
     say(slack, ago(days=2), KIM[0], "Still broken")  # Community: late after a day
     say(slack, ago(days=1), IDS["bo"], "FYI: deploy tonight")  # bo writes: known by email

@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -193,6 +194,8 @@ class FakeService:
     method_fallbacks: ClassVar[tuple[tuple[str, str], ...]] = ()
     args_anywhere: ClassVar[bool] = False  # query/form arguments may come in any part (Slack)
     check_on_exit: ClassVar[bool] = True  # `with` raises on exit if any violation was recorded
+    # Every fake serving now: a test's side runs (tests/stale_world.py) set their books back.
+    running: ClassVar[weakref.WeakSet[FakeService]] = weakref.WeakSet()
 
     def __init__(self, *, tls: bool | None = None, latency: float = 0.0):
         self.tls = type(self).tls if tls is None else tls
@@ -240,9 +243,11 @@ class FakeService:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         serve.start()
+        FakeService.running.add(self)
         return self
 
     def stop(self) -> None:
+        FakeService.running.discard(self)
         if self._server is not None:
             self._stopping.set()  # cuts injected delays short
             self._server.shutdown()
@@ -364,6 +369,21 @@ class FakeService:
     def reset_counts(self) -> None:
         with self.lock:
             self._calls.clear()
+
+    def pending(self) -> bool:
+        """Whether a test set something up for a later request (a fault): a side run would
+        take it from the run it was meant for."""
+        with self.lock:
+            return any(f.remaining > 0 for f in self.faults)
+
+    def bookmark(self) -> Any:
+        """Where the books stand, for rewind(): side runs of a test leave no trace in them."""
+        with self.lock:
+            return len(self._calls)
+
+    def rewind(self, mark: Any) -> None:
+        with self.lock:
+            del self._calls[mark:]
 
     def response_key(self, method: str, template: str, status: int, body: Any) -> str:
         """Which documented response an answer is (a status or "default"); a quirk hook."""

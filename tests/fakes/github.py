@@ -248,6 +248,19 @@ class GitHubFake(FakeService):
             repo, "hobbyist42", "Helm install fails", "I installed the helm chart and pods crash."
         )
 
+    def pending(self) -> bool:
+        return super().pending() or bool(self.edits_on_read)
+
+    def bookmark(self) -> Any:
+        with self.lock:
+            return super().bookmark(), self.rate_used
+
+    def rewind(self, mark: Any) -> None:
+        calls, used = mark
+        super().rewind(calls)
+        with self.lock:
+            self.rate_used = used
+
     # -- rate limits, as GitHub does: headers on every answer, 403 once spent
 
     def _respond(self, raw) -> Response:

@@ -1,0 +1,138 @@
+"""What flag_stale learned on its last run, kept in SQLite between runs: a cache, never the truth.
+
+Each entry is looked up by a kind ("slack.thread", "slack.profile", ...) and a key that names
+where it came from (a channel and a thread's ts, a user ID, a repository on one GitHub host), and
+is used only where what the service says now shows it still holds (a thread's reply_count and
+latest_reply, an issue's updated_at). A missing, unreadable, foreign or old file is an empty state:
+it costs one full read and never changes what the digest says. What a run did not use is not
+written back, so the file holds one run's worth and no more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+JOB = "flag_stale"
+SCHEMA = "1"  # bump when an entry's shape changes: an older file is then an empty state
+# Entries older than this are not used: people's profiles (a name, an email) and deleted
+# comments show in no listing, so once a day everything is read afresh (docs/flag_stale.md).
+MAX_AGE = timedelta(hours=24)
+DEFAULT_PATH = Path(".cache") / "support-hero" / "flag_stale.sqlite"  # beside rotation.yaml
+
+
+class State:
+    """The entries of the last run (read at open) and those of this run (written at save)."""
+
+    def __init__(self, path: Path | None, now: datetime, old: dict | None = None, why: str = ""):
+        self.path, self.now = path, now
+        self._old: dict[tuple[str, str], Any] = old or {}
+        self._new: dict[tuple[str, str], Any] = {}
+        self.why_empty = why  # why nothing was carried over ("" when something was)
+
+    @classmethod
+    def empty(cls, now: datetime) -> State:
+        """No state file at all (--state ''): nothing is read or written."""
+        return cls(None, now, why="no state file")
+
+    @classmethod
+    def open(cls, path: Path, now: datetime) -> State:
+        """The state saved at `path`; empty, with the reason, when it cannot be used."""
+        old, why = _read(path, now)
+        return cls(path, now, old, why)
+
+    def get(self, kind: str, key: str) -> Any | None:
+        return self._old.get((kind, key))
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        """Keep `value` for the next run (JSON: strings, numbers, lists, mappings)."""
+        self._new[(kind, key)] = value
+
+    def keep(self, kind: str, key: str) -> Any | None:
+        """The last run's entry, carried over to the next run unchanged."""
+        value = self.get(kind, key)
+        if value is not None:
+            self.put(kind, key, value)
+        return value
+
+    def forget(self, kind: str, key: str) -> None:
+        """Do not write this entry back (what it described could not be read this run)."""
+        self._new.pop((kind, key), None)
+
+    @property
+    def carried(self) -> int:
+        return len(self._old)
+
+    def save(self) -> None:
+        """Write this run's entries: a new file moved over the old one, so a run cut off
+        anywhere leaves the last complete state (or none). A failure is one warning line."""
+        if self.path is None:
+            return
+        try:
+            _write(self.path, self.now, self._new)
+        except (OSError, sqlite3.Error) as exc:
+            print(f"warning: the state file {self.path} was not saved: {exc}", file=sys.stderr)
+
+
+def _read(path: Path, now: datetime) -> tuple[dict, str]:
+    if not path.is_file():
+        return {}, "no state file yet"
+    try:
+        with _connect(path, read_only=True) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            if (meta.get("job"), meta.get("schema")) != (JOB, SCHEMA):
+                return {}, "a state file of another job or version"
+            saved = datetime.fromisoformat(meta["saved_at"])
+            if not timedelta(0) <= now - saved <= MAX_AGE:
+                return {}, f"a state file saved at {saved:%Y-%m-%d %H:%M} UTC, too old to use"
+            rows = db.execute("SELECT kind, key, value FROM entries").fetchall()
+        return {(kind, key): json.loads(value) for kind, key, value in rows}, ""
+    except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:  # corrupt, foreign, cut off
+        print(f"warning: the state file {path} is unusable ({exc}): read afresh", file=sys.stderr)
+        return {}, "an unusable state file"
+
+
+def _write(path: Path, now: datetime, entries: dict[tuple[str, str], Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(path.name + f".{os.getpid()}.new")
+    fresh.unlink(missing_ok=True)
+    try:
+        with _connect(fresh) as db:
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute(
+                "CREATE TABLE entries (kind TEXT, key TEXT, value TEXT NOT NULL,"
+                " PRIMARY KEY (kind, key))"
+            )
+            meta = {"job": JOB, "schema": SCHEMA, "saved_at": now.isoformat()}
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            db.executemany("INSERT INTO entries VALUES (?, ?, ?)", _rows(entries))
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
+
+
+def _rows(entries: dict[tuple[str, str], Any]) -> Iterator[tuple[str, str, str]]:
+    for (kind, key), value in sorted(entries.items()):
+        yield kind, key, json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class _connect:
+    """A connection closed on leaving the block (sqlite3's own context manager only commits)."""
+
+    def __init__(self, path: Path, read_only: bool = False):
+        uri = f"{path.resolve().as_uri()}?mode=ro" if read_only else str(path)
+        self.db = sqlite3.connect(uri, uri=read_only, timeout=5)
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.db.commit()
+        self.db.close()

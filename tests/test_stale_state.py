@@ -1,0 +1,128 @@
+"""flag_stale's state file: kept between runs, and any file it cannot trust is an empty state."""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scripts.stale_state import MAX_AGE, State
+from tests.stale_world import CORRUPT_STATE
+
+NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+
+
+def saved(path, now=NOW, **entries) -> None:
+    state = State.open(path, now)
+    for key, value in entries.items():
+        state.put("kind", key, value)
+    state.save()
+
+
+def test_what_a_run_put_the_next_run_gets(tmp_path):
+    path = tmp_path / "deep" / "state.sqlite"  # its folders are made
+    saved(path, a={"stamp": [2, "1.5"], "messages": [{"ts": "1.5"}]}, b=[1, "x"])
+    state = State.open(path, NOW + timedelta(minutes=20))
+    assert (state.get("kind", "a"), state.get("kind", "b")) == (
+        {"stamp": [2, "1.5"], "messages": [{"ts": "1.5"}]},
+        [1, "x"],
+    )
+    assert (state.get("kind", "c"), state.get("other", "a"), state.why_empty) == (None, None, "")
+
+
+def test_only_what_this_run_used_is_written_back(tmp_path):
+    path = tmp_path / "state.sqlite"
+    saved(path, a=1, b=2)
+    state = State.open(path, NOW)
+    assert state.keep("kind", "a") == 1  # b: not used this run
+    state.put("kind", "c", 3)
+    state.put("kind", "d", 4)
+    state.forget("kind", "d")
+    state.save()
+    again = State.open(path, NOW)
+    assert [again.get("kind", k) for k in "abcd"] == [1, None, 3, None]
+    assert again.carried == 2
+
+
+@pytest.mark.parametrize(
+    ("case", "spoil", "why"),
+    [
+        ("missing", lambda p: p.unlink(), "no state file yet"),
+        ("not SQLite", lambda p: p.write_bytes(b"hello"), "an unusable state file"),
+        ("corrupted", lambda p: p.write_bytes(CORRUPT_STATE), "an unusable state file"),
+        ("cut off", lambda p: p.write_bytes(p.read_bytes()[:600]), "an unusable state file"),
+        ("empty", lambda p: p.write_bytes(b""), "an unusable state file"),
+        ("a directory", lambda p: (p.unlink(), p.mkdir()), "no state file yet"),
+    ],
+)
+def test_a_file_it_cannot_read_is_an_empty_state(tmp_path, capsys, case, spoil, why):
+    path = tmp_path / "state.sqlite"
+    saved(path, a=1)
+    spoil(path)
+    state = State.open(path, NOW)
+    assert (state.get("kind", "a"), state.carried, state.why_empty) == (None, 0, why)
+    if why == "an unusable state file":
+        assert f"the state file {path} is unusable" in capsys.readouterr().err
+
+
+def foreign(path, job="other_job", schema="1") -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("CREATE TABLE entries (kind TEXT, key TEXT, value TEXT)")
+        meta = {"job": job, "schema": schema, "saved_at": NOW.isoformat()}
+        db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        db.execute("INSERT INTO entries VALUES ('kind', 'a', '1')")
+
+
+@pytest.mark.parametrize(
+    ("case", "make", "why"),
+    [
+        ("another job's", lambda p: foreign(p), "a state file of another job or version"),
+        ("an older version", lambda p: foreign(p, "flag_stale", "0"), "another job or version"),
+        ("other tables", lambda p: sqlite3.connect(p).execute("CREATE TABLE t (x)"), "unusable"),
+    ],
+)
+def test_a_foreign_file_is_an_empty_state(tmp_path, case, make, why):
+    path = tmp_path / "state.sqlite"
+    make(path)
+    state = State.open(path, NOW)
+    assert state.get("kind", "a") is None
+    assert why in state.why_empty
+
+
+@pytest.mark.parametrize(
+    ("saved_at", "usable"),
+    [
+        (NOW - MAX_AGE, True),
+        (NOW - MAX_AGE - timedelta(seconds=1), False),  # a day old: read afresh
+        (NOW + timedelta(seconds=1), False),  # saved "later" than now (--now in the past)
+    ],
+)
+def test_an_old_state_is_not_used(tmp_path, saved_at, usable):
+    path = tmp_path / "state.sqlite"
+    saved(path, now=saved_at, a=1)
+    assert (State.open(path, NOW).get("kind", "a") == 1) is usable
+
+
+def test_a_state_that_cannot_be_saved_is_a_warning(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    state = State.open(blocker / "state.sqlite", NOW)
+    state.put("kind", "a", 1)
+    state.save()  # no exception: the run's work is done, only the next run pays
+    assert "was not saved" in capsys.readouterr().err
+
+
+def test_a_run_cut_off_before_saving_leaves_the_last_state(tmp_path):
+    path = tmp_path / "state.sqlite"
+    saved(path, a=1)
+    cut = State.open(path, NOW)
+    cut.put("kind", "a", 2)  # never saved: the process died
+    assert State.open(path, NOW).get("kind", "a") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["state.sqlite"]  # no half-written file
+
+
+def test_no_state_reads_and_writes_nothing(tmp_path):
+    state = State.empty(NOW)
+    state.put("kind", "a", 1)
+    state.save()
+    assert (state.get("kind", "a"), list(tmp_path.iterdir())) == (None, [])
