@@ -8,12 +8,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from itertools import islice
 
 from scripts import github_threads, labels, slack_threads, stale, tiers
 from scripts.clients import papercups
+from scripts.clients.github import DEFAULT_URL as DEFAULT_GITHUB_URL
 from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.clients.slack import Message, Slack, SlackError
+from scripts.github_listings import GitHubListings
 from scripts.slack_threads import FETCH, SKIP, ts_of, ts_time
 from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
 from scripts.stale_digest import SourceStatus
@@ -302,9 +303,10 @@ class GitHubSource:
 
     def __init__(self, token: str | None, section: Mapping, team: stale.Team, start: datetime,
                  tier_of_login: TierOfLogin = lambda login: None,
-                 env: Mapping[str, str] = os.environ):  # fmt: skip
+                 env: Mapping[str, str] = os.environ, state: State | None = None):  # fmt: skip
         self.token, self.start, self.tier_of_login = token, start, tier_of_login
-        self.env = env
+        self.env, self.state = env, state or State.empty(start)
+        self.host = (env.get("GITHUB_API_URL") or DEFAULT_GITHUB_URL).rstrip("/")
         self.repos = tuple(section.get("repos") or ())
         self.tier_names = labels.settings(section).tier_names
         self.team = team.github_logins
@@ -326,24 +328,27 @@ class GitHubSource:
     def _repo(self, gh: GitHub, repo: str, notes: list[str]) -> list[stale.Conversation]:
         """Issues written to since the window's start (the rest are backlog, never listed), one
         listing of the repository's comments where needed, an issue's own comments where that
-        listing leaves the answer open."""
+        listing leaves the answer open. With a state, both listings are the last run's with
+        what changed since (github_listings.py): the same issues and comments, fewer requests."""
+        listings = GitHubListings(gh, repo, self.state, f"{self.host}|{repo.lower()}")
         cap = MAX_GITHUB_ISSUE_PAGES * 100
-        issues = list(islice(gh.iter_issues(repo, since=self.start), cap))
+        issues = listings.issues(self.start, cap)
         if len(issues) == cap:
             notes.append(f"{repo}: only the {cap} most recently updated issues (per-run bound)")
         since = github_threads.listing_since(issues, self.start)
-        known, known_since = self._comments(gh, repo, since, notes)
+        known, known_since = self._comments(listings, repo, since, notes)
         convs, unread, read_one_by_one = [], 0, 0
         for issue in issues:
             v = github_threads.verdict(issue, known[issue.number], self.start, known_since,
                                        self.team)  # fmt: skip
+            if len(known[issue.number]) > issue.comments:  # one was deleted: read them all
+                v = github_threads.Verdict(github_threads.FETCH)
             if v.kind == github_threads.FETCH:
                 if read_one_by_one >= MAX_GITHUB_THREADS:
                     unread += 1
                     continue
                 read_one_by_one += 1
-                comments = gh.comments(repo, issue.number)
-                v = github_threads.fetched(issue, comments, self.start, self.team)
+                v = github_threads.fetched(issue, listings.thread(issue), self.start, self.team)
             if v.kind == github_threads.DECIDED:
                 conv = github_threads.conversation(
                     repo, issue, v.said, self.tier_names, self.tier_of_login
@@ -354,14 +359,14 @@ class GitHubSource:
         return convs
 
     @staticmethod
-    def _comments(gh: GitHub, repo: str, since: datetime | None, notes: list[str]):
+    def _comments(listings: GitHubListings, repo: str, since: datetime | None, notes: list[str]):
         """The repository's comments updated since `since`, newest first, by issue; and from
         when on every comment created is among them (where a cut stopped the listing)."""
         known: dict[int, list] = defaultdict(list)
         if since is None:
             return known, None
         cap = MAX_GITHUB_COMMENT_PAGES * 100
-        listed = list(islice(gh.iter_repo_comments(repo, since), cap))
+        listed = listings.comments(since, cap)
         for c in listed:
             known[c.issue_number].append(c)
         if len(listed) == cap:
@@ -416,12 +421,11 @@ def sources(
         else "SLACK_BOT_TOKEN is not set"
     )
     github = rot.settings.get("github") or {}
+    by_login = tier_by_login(directory, rules)
     return [
         PapercupsSource(env.get("PAPERCUPS_TOKEN"), papercups_section, team, by_email, env=env),
         SlackSource(channel, why_not, team, by_email),
-        GitHubSource(
-            env.get("GITHUB_TOKEN"), github, team, start, tier_by_login(directory, rules), env=env
-        ),
+        GitHubSource(env.get("GITHUB_TOKEN"), github, team, start, by_login, env, state),
     ]
 
 

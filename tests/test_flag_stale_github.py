@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from scripts import github_threads as gt
-from scripts import stale, stale_sources
+from scripts import stale, stale_sources, stale_state
 from scripts.stale import BOT, CUSTOMER, US
 from tests.fakes.github import GitHubFake
 from tests.stale_world import DIRECTORY, NOW, REPO, ago, by_key, report, run, write_config
@@ -202,6 +202,65 @@ def test_each_kind_of_issue_at_the_minimum_of_requests(github, capsys, monkeypat
     assert issues_call.query["per_page"] == ["100"]
 
 
+def test_later_runs_list_only_what_changed_and_then_get_304s(github, capsys, monkeypatch):
+    monkeypatch.setenv("CUSTOMERS_YAML", DIRECTORY)
+    seed_issues(github)
+    _, first, _ = run(capsys, github.config, "--format", "json")
+    for state in ("warm", "unchanged"):
+        github.reset_counts()
+        used = github.rate_used
+        code, out, _ = run(capsys, github.config, "--format", "json")
+        assert (code, by_key(out)) == (0, by_key(first)), state
+        # What was updated since the newest issue and comment seen: one page each; the revived
+        # issue's own comments are as they were (its updated_at and count have not moved).
+        assert [(c.path, c.query["since"]) for c in github.calls] == [
+            (f"/repos/{REPO}/issues", [ago(minutes=5).strftime("%Y-%m-%dT%H:%M:%SZ")]),
+            (f"/repos/{REPO}/issues/comments", [ago(minutes=5).strftime("%Y-%m-%dT%H:%M:%SZ")]),
+        ]
+        answered = [c.status for c in github.calls]
+        assert answered == ([200, 200] if state == "warm" else [304, 304])  # the ETags match
+        assert github.rate_used - used == (2 if state == "warm" else 0)  # a 304 is free
+
+
+def test_a_warm_run_sees_replies_closings_and_new_issues(github, capsys, monkeypatch):
+    monkeypatch.setenv("CUSTOMERS_YAML", DIRECTORY)
+    n = seed_issues(github)
+    run(capsys, github.config, "--format", "json")
+    github.advance(minutes=10)  # what people do between two runs, at the fake's clock
+    github.add_comment(REPO, n["answered"], "cust1", "Still broken")  # waits again
+    closed = github.issue(REPO, n["unanswered"])
+    closed.state, closed.updated_at = "closed", github.now()
+    new = github.add_issue(REPO, "cust9", "New one", "?", created_at=github.now())
+    later = NOW + timedelta(minutes=15)
+    github.reset_counts()
+    _, warm, _ = run(capsys, github.config, "--format", "json", now=later)
+    reads = github.count()
+    _, cold, _ = run(capsys, github.config, "--format", "json", "--state", "", now=later)
+    assert by_key(warm) == by_key(cold)
+    found = by_key(warm)
+    assert found[gkey(n["answered"])]["waiting_since"] == github.now().isoformat()
+    assert gkey(n["unanswered"]) not in found and gkey(new) in found
+    assert reads == 2  # the two listings of what changed: everything else is as it was
+
+
+@pytest.mark.parametrize("how", ["the issue changed since", "a day passed"])
+def test_a_deleted_comment_is_seen_once_its_issue_changes_or_a_day_later(github, capsys, how):
+    """GitHub lists no deletions, and deleting a comment need not move its issue's updated_at:
+    the state learns of one when the issue is next updated, or at the next day's full read."""
+    n = seed_issues(github)
+    run(capsys, github.config, "--format", "json")
+    revived = github.issue(REPO, n["revived"])
+    revived.comments.pop()  # the customer deleted today's comment: nothing waits any more
+    later = NOW + (stale_state.MAX_AGE + timedelta(minutes=1) if how == "a day passed" else
+                   timedelta(minutes=15))  # fmt: skip
+    if how == "the issue changed since":
+        revived.updated_at = github.advance(minutes=10)  # a label, say
+    _, warm, _ = run(capsys, github.config, "--format", "json", now=later)
+    _, cold, _ = run(capsys, github.config, "--format", "json", "--state", "", now=later)
+    assert by_key(warm) == by_key(cold)
+    assert gkey(n["revived"]) not in by_key(warm)  # backlog again: no human message in the window
+
+
 def test_pages_of_100_and_no_comment_listing_when_none_is_needed(github, capsys):
     for i in range(250):
         issue(github, f"user{i}", 2 + i / 100)
@@ -266,3 +325,27 @@ def test_not_configured_without_a_token_or_repositories(github, capsys, monkeypa
 
 def test_backlog_is_outside_the_window():
     assert stale.lookback(stale.settings({"close_after_days": 10})) == timedelta(days=20)
+
+
+# --- the adapter's conditional listings (scripts/clients/github.py) ------------------------------
+
+
+def test_a_conditional_listing_pages_then_answers_304_until_something_changes(github):
+    from scripts.clients.github import GitHub
+
+    for i in range(250):
+        issue(github, f"user{i}", 2 + i / 100)
+    gh, since = GitHub(github.token), ago(days=1)
+    full = gh.changed_issues(REPO, since, None, max_pages=5)
+    assert (len(full.items), full.complete, full.etag.startswith('W/"')) == (250, True, True)
+    assert github.count("GET", "/repos/*/*/issues") == 3  # pages of 100
+    cut = gh.changed_issues(REPO, since, None, max_pages=2)
+    assert (len(cut.items), cut.complete) == (200, False)
+    github.reset_counts()
+    same = gh.changed_issues(REPO, since, full.etag, max_pages=5)
+    assert (same.items, same.etag, [c.status for c in github.calls]) == (None, full.etag, [304])
+    comment(github, 1, "user0", 0)  # a comment moves its issue's updated_at: the first page
+    moved = gh.changed_issues(REPO, since, full.etag, max_pages=5)
+    assert moved.items[0].number == 1 and moved.etag != full.etag
+    comments = gh.changed_comments(REPO, since, None, max_pages=1)
+    assert [c.issue_number for c in comments.items] == [1] and comments.complete

@@ -13,6 +13,8 @@ from functools import wraps
 import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.GithubException import RateLimitExceededExceedsMaxWait
+from github.Issue import Issue as GithubIssue
+from github.IssueComment import IssueComment as GithubIssueComment
 from urllib3.exceptions import MaxRetryError
 
 from scripts import redaction
@@ -86,6 +88,16 @@ class RepoComment(Comment):
 
     issue_number: int = 0
     user_type: str = "User"  # "Bot" for apps
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a conditional listing gave: None when GitHub answered 304 (nothing changed since
+    the listing that gave `etag`); `complete` False when `max_pages` cut it."""
+
+    items: tuple | None
+    etag: str | None
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -257,9 +269,47 @@ class GitHub:
         )
         pages = _errors(lambda: iter(listing))()
         while (c := _errors(next)(pages, None)) is not None:
-            number = int((c.issue_url or "/0").rstrip("/").rsplit("/", 1)[1])
-            user_type = c.user.type if c.user else "User"
-            yield RepoComment(**vars(_comment(c)), issue_number=number, user_type=user_type)
+            yield _repo_comment(c)
+
+    @_errors
+    def changed_issues(self, repo: str, since: datetime, etag: str | None, max_pages: int):
+        """Issues and pull requests of every state updated since `since`, newest first (a closed
+        one says it left), as a conditional request (see `Changed`)."""
+        query = {"state": "all", "sort": "updated", "direction": "desc"}
+        found = self._conditional(f"/repos/{repo}/issues", query, since, etag, max_pages)
+        raw, etag, complete = found
+        items = None if raw is None else tuple(_issue(repo, self._raw(GithubIssue, i)) for i in raw)
+        return Changed(items, etag, complete)
+
+    @_errors
+    def changed_comments(self, repo: str, since: datetime, etag: str | None, max_pages: int):
+        """Comments of a repository updated since `since`, newest first, conditionally."""
+        query = {"sort": "updated", "direction": "desc"}
+        raw, etag, complete = self._conditional(
+            f"/repos/{repo}/issues/comments", query, since, etag, max_pages
+        )
+        items = None if raw is None else tuple(_repo_comment(self._raw(GithubIssueComment, c))
+                                               for c in raw)  # fmt: skip
+        return Changed(items, etag, complete)
+
+    def _raw(self, klass, raw: dict):
+        return self._gh.create_from_raw_data(klass, raw)
+
+    def _conditional(self, url: str, query: dict, since: datetime, etag: str | None,
+                     max_pages: int) -> tuple[list | None, str | None, bool]:  # fmt: skip
+        """A listing's pages of 100, the first asked with If-None-Match: GitHub answers 304,
+        not counted against the rate limit, while nothing in it changed (docs: "Best practices
+        for using the REST API", conditional requests)."""
+        params = {**query, "since": _iso(since), "per_page": PAGE}
+        headers = {"If-None-Match": etag} if etag else None
+        got, data = self._gh.requester.requestJsonAndCheck("GET", url, params, headers)
+        if data is None:  # 304 Not Modified: no body
+            return None, etag, True
+        items, etag, pages = list(data), got.get("etag"), 1
+        while (after := _next_link(got)) and pages < max_pages:
+            got, data = self._gh.requester.requestJsonAndCheck("GET", after)
+            items, pages = items + list(data or ()), pages + 1
+        return items, etag, not after
 
     @_errors
     def user(self, login: str) -> User | None:
@@ -339,6 +389,21 @@ def _issue(repo: str, i) -> Issue:
         updated_at=_utc(i.updated_at),
         html_url=i.html_url or "",
     )
+
+
+def _repo_comment(c) -> RepoComment:
+    number = int((c.issue_url or "/0").rstrip("/").rsplit("/", 1)[1])
+    user_type = c.user.type if c.user else "User"
+    return RepoComment(**vars(_comment(c)), issue_number=number, user_type=user_type)
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _next_link(headers: Mapping[str, str]) -> str | None:
+    links = requests.utils.parse_header_links(headers.get("link", ""))
+    return next((link["url"] for link in links if link.get("rel") == "next"), None)
 
 
 def _comment(c) -> Comment:

@@ -13,6 +13,7 @@ specs/github-rest.json (one hand-written addition below). Outside pytest (the de
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import re
@@ -260,6 +261,26 @@ class GitHubFake(FakeService):
         super().rewind(calls)
         with self.lock:
             self.rate_used = used
+
+    # -- conditional requests: an ETag on every answer to a GET, 304 when it still matches
+
+    def _answer(self, req, op, where: str) -> tuple[int, bytes, dict]:
+        """GitHub's "Best practices for using the REST API" (use conditional requests): "Most
+        endpoints return an etag header"; a request with If-None-Match naming it answers "304
+        Not Modified" with no body while the resource is unchanged, and that 304 "does not
+        count against your primary rate limit" (_respond). github-rest.json lists a 304 for
+        few endpoints (not the listings), so the 200 is checked and then answered as a 304.
+        The tag is weak, as GitHub's are for listings, and covers the body and the Link header
+        (a new page at the end changes it)."""
+        status, payload, headers = super()._answer(req, op, where)
+        if req is None or req.method != "GET" or status != 200:
+            return status, payload, headers
+        link = str(headers.get("Link", ""))
+        etag = 'W/"' + hashlib.sha256(payload + link.encode()).hexdigest()[:40] + '"'
+        headers = {**headers, "ETag": etag}
+        if etag in {t.strip() for t in req.headers.get("If-None-Match", "").split(",")}:
+            return 304, b"", {"ETag": etag}
+        return status, payload, headers
 
     # -- rate limits, as GitHub does: headers on every answer, 403 once spent
 
