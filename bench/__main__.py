@@ -53,7 +53,11 @@ def table(runs: list[Run], latency: float) -> str:
         )
     lines += ["", "Minimums:"]
     for job in dict.fromkeys(r.job for r in runs):
-        lines.append(f"- {job}: {next(r.formula for r in runs if r.job == job)}")
+        formulas = dict.fromkeys(r.formula for r in runs if r.job == job)
+        for formula in formulas:
+            states = [r.state for r in runs if r.job == job and r.formula == formula]
+            which = f" ({', '.join(states)})" if len(formulas) > 1 else ""
+            lines.append(f"- {job}{which}: {formula}")
     notes = [f"- {r.job} {r.state}: {r.note}" for r in runs if r.note]
     return "\n".join(lines + (["", "Per-run bounds reached:", *notes] if notes else []))
 
@@ -101,6 +105,46 @@ def headroom(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+WORKING_DAY_RUNS = 24  # .github/workflows/flag-stale.yml: every 30 minutes, 07:00-18:59 UTC
+WORKING_DAY_MINUTES = 12 * 60
+MOST_OF_A_DAY = 0.05  # issue 20: a working day under 5% of each Slack method's limit
+MOST_OF_THE_COLD_RUN = 0.05  # and a steady-state run at most 5% of one without the state
+
+
+def working_day(runs: list[Run]) -> tuple[str, list[str]]:
+    """flag_stale's working day: its first run without a state (after a weekend the state is
+    too old), then every run one change; each Slack method's requests as a share of what its
+    tier allows over the 12 hours, and the steady state against a run without the state."""
+    by_state = {r.state: r for r in runs if r.job == "flag_stale"}
+    first, change = by_state.get("first run"), by_state.get("one change")
+    warm, cold = by_state.get("steady state"), by_state.get("steady state, no state file")
+    if not (first and change and warm and cold):
+        return "", []
+    failed = []
+    lines = ["", f"flag_stale's working day ({WORKING_DAY_RUNS} runs: the first without a "
+             f"state, {WORKING_DAY_RUNS - 1} after one change each):"]  # fmt: skip
+    day: dict[str, int] = {}
+    for run, times in ((first, 1), (change, WORKING_DAY_RUNS - 1)):
+        for key, n in run.by_method.items():
+            method = key.split(" ", 1)[1].strip("/")
+            if method in SLACK_TIERS:
+                day[method] = day.get(method, 0) + n * times
+    for method, n in sorted(day.items(), key=lambda kv: -kv[1] / SLACK_TIERS[kv[0]][1]):
+        tier, per_minute = SLACK_TIERS[method]
+        allowed = per_minute * WORKING_DAY_MINUTES
+        lines.append(f"- {method}: {n} = {n / allowed:.2%} of {tier}'s {allowed:,} a working day")
+        if n / allowed >= MOST_OF_A_DAY:
+            failed.append(f"flag_stale's working day takes {n / allowed:.1%} of {method}")
+    total = lambda r: r.reads + r.writes  # noqa: E731  (304s included: they are requests)
+    share = total(warm) / total(cold)
+    lines.append(
+        f"- steady state: {total(warm)} requests with the state, {total(cold)} without: {share:.1%}"
+    )
+    if share > MOST_OF_THE_COLD_RUN:
+        failed.append(f"flag_stale's steady state makes {share:.1%} of a run without the state")
+    return "\n".join(lines), failed
+
+
 def cpu_model() -> str:
     try:
         info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
@@ -130,10 +174,14 @@ def main(argv=None) -> int:
     print(f"Scenario: {sc.scale}")
     print(table(runs, args.latency))
     print(headroom(runs))
+    day, over = working_day(runs)
+    print(day)
     bad = [r for r in runs if r.exit_code != 0]
     for r in bad:
         print(f"\n{r.job} {r.state} exited {r.exit_code}:\n{r.output[-2000:]}")
-    return 1 if bad else 0
+    for line in over:
+        print(f"\nOver the bound: {line}")
+    return 1 if bad or over else 0
 
 
 if __name__ == "__main__":

@@ -136,16 +136,19 @@ def _revived(issue: scenario.Issue, start: datetime) -> bool:
     return older and bool(new) and not any(c[1] == "MEMBER" for c in new)
 
 
-def flag_stale_minimum(w: World, rot, now: datetime, writes: int) -> tuple[int, int, str]:
+def flag_stale_minimum(
+    w: World, rot, now: datetime, writes: int, joined: int = 0
+) -> tuple[int, int, str]:
     """Reads from the seeded data, as docs/flag_stale.md counts them, each capped at its
-    per-run bound (a bound that is reached is what limits the run, and the table says so)."""
+    per-run bound (a bound that is reached is what limits the run, and the table says so);
+    `joined`: people the scenario does not know who wrote since it was seeded."""
     start = now - scenario.WINDOW
     m = _top_level_since(w.slack, start)
     pages = min(math.ceil(m / SLACK_PAGE), stale_sources.MAX_SLACK_HISTORY_PAGES)
     t = sum(th.kind in scenario.SLACK_NEEDS_REPLIES for th in w.channel.threads)
     people = _slack_people(w)
     hero = w.ids[stale.current_hero(rot, now)]
-    u = min(len(people), stale_sources.MAX_SLACK_PROFILES)
+    u = min(len(people) + joined, stale_sources.MAX_SLACK_PROFILES)
     t = min(t, stale_sources.MAX_SLACK_THREADS)
     lookup = int(hero not in people)
     ip, cp, r = _github_reads(w, start)
@@ -164,6 +167,37 @@ def flag_stale_minimum(w: World, rot, now: datetime, writes: int) -> tuple[int, 
     return reads, writes, formula
 
 
+def flag_stale_warm_minimum(
+    w: World, rot, now: datetime, writes: int, new_people: int, etags: bool
+) -> tuple[int, int, str]:
+    """With the last run's state: the history (to see what changed), no thread whose parent
+    shows no new reply, nobody already known; GitHub's two listings of what changed per
+    repository, free (304) when the last run made the same listings (`etags`) and nothing
+    changed; Papercups, which cannot be asked for changes, whole."""
+    start = now - scenario.WINDOW
+    m = _top_level_since(w.slack, start)
+    pages = min(math.ceil(m / SLACK_PAGE), stale_sources.MAX_SLACK_HISTORY_PAGES)
+    hero = w.ids[stale.current_hero(rot, now)]
+    lookup = int(hero not in _slack_people(w))
+    repos = len({i.repo for i in w.issues})
+    pc = min(math.ceil(len(w.inbox.chats) / PAPERCUPS_PAGE), stale_sources.MAX_PAPERCUPS_PAGES)
+    reads = 1 + pages + new_people + lookup + (0 if etags else 2 * repos) + pc
+    github = (
+        f"GitHub 2 listings of what changed x {repos} repositories, answered 304 (free, so 0 "
+        "here) as the last run made the same ones"
+        if etags
+        else f"GitHub 2 listings of what changed x {repos} repositories (304 from the next run)"
+    )
+    formula = (
+        f"with the state: Slack 1 auth.test + ceil({m} messages/{SLACK_PAGE}) + 0 threads (no "
+        f"parent shows a new reply) + {new_people} people not yet known"
+        + (" + 1 hero look-up" if lookup else "")
+        + f"; {github}; Papercups ceil({len(w.inbox.chats)}/{PAPERCUPS_PAGE}) = {pc} (its API "
+        "cannot be asked for changes); writes: as without"
+    )
+    return reads, writes, formula
+
+
 def _bound_note(run: Run) -> str:
     """The job's own words when a per-run bound limited it."""
     hits = [line.strip() for line in run.output.splitlines() if "per-run bound" in line]
@@ -177,17 +211,25 @@ def flag_stale(sc: scenario.Scenario, latency: float, workdir: Path) -> list[Run
         rot = rotation.load(w.config)[0]
         for fake in w.fakes:
             fake.latency = latency
-        for state, now, writes in (
-            ("first run", NOW, 2),
-            ("steady state", NOW, 0),
-            ("one change", NOW + timedelta(minutes=10), 2),
+        asker = w.channel.customers[0][0]
+        new_people = int(asker not in _slack_people(w))
+        for state, now, writes, kept, new, etags in (
+            ("first run", NOW, 2, False, 0, False),  # no state file yet
+            ("steady state", NOW, 0, True, 0, False),
+            ("one change", NOW + timedelta(minutes=10), 2, True, new_people, True),
+            ("steady state, no state file", NOW + timedelta(minutes=10), 0, False, 0, False),
         ):
             if state == "one change":  # a customer asks something new in the channel
                 slack.now = NOW + timedelta(minutes=5)
-                slack.add_message(CHANNEL, w.channel.customers[0][0], "Exports fail for us")
+                slack.add_message(CHANNEL, asker, "Exports fail for us")
             slack.now = now
             args = ["--config", str(w.config), "--now", now.isoformat(), "--apply"]
-            minimum = flag_stale_minimum(w, rot, now, writes)
+            if kept:
+                minimum = flag_stale_warm_minimum(w, rot, now, writes, new, etags)
+            else:
+                joined = 0 if state == "first run" else new_people
+                minimum = flag_stale_minimum(w, rot, now, writes, joined)
+                args += [] if state == "first run" else ["--state", ""]
             run = measure(w.fakes, "flag_stale", state, args, w.env, minimum)
             run.note = _bound_note(run)
             runs.append(run)
