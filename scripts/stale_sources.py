@@ -6,7 +6,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scripts import github_threads, labels, slack_threads, stale, tiers
@@ -15,10 +15,10 @@ from scripts.clients.github import DEFAULT_URL as DEFAULT_GITHUB_URL
 from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.clients.slack import Message, Slack, SlackError
 from scripts.github_listings import GitHubListings
-from scripts.slack_threads import FETCH, SKIP, ts_of, ts_time
+from scripts.slack_threads import FETCH, SKIP, Profile, ts_of, ts_time
 from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
 from scripts.stale_digest import SourceStatus
-from scripts.stale_state import State
+from scripts.stale_state import State, record, restore
 
 # A tier from the customer directory by email (scripts/tiers.py), None when unknown.
 TierOf = Callable[[str | None], str | None]
@@ -157,13 +157,13 @@ class SlackChannel:
         if ts not in self.threads:
             parent, key = self.parent(ts), f"{self.id}/{ts}"
             stamp = [parent.reply_count, parent.latest_reply] if parent else None
-            kept = self.state.get(THREAD, key)
-            if stamp and kept and kept["stamp"] == stamp:
-                self.threads[ts] = [Message(text="", **m) for m in kept["messages"]]
+            kept = self.state.decoded(THREAD, key, _thread)
+            if stamp and kept and kept[0] == stamp:
+                self.threads[ts] = kept[1]
             else:
                 self.threads[ts] = self.slack.thread(self.id, ts)
             if stamp:
-                messages = [_thread_fields(m) for m in self.threads[ts]]
+                messages = [record(m, _NOT_KEPT) for m in self.threads[ts]]
                 self.state.put(THREAD, key, {"stamp": stamp, "messages": messages})
         return self.threads[ts]
 
@@ -209,11 +209,15 @@ class SlackChannel:
 THREAD, PROFILE = "slack.thread", "slack.profile"  # state kinds (scripts/stale_state.py)
 
 
-def _thread_fields(m: Message) -> dict:
-    """What the thread rules read of a message (slack_threads): no text, no blocks, so the
-    state file holds no customer's words."""
-    keep = ("ts", "user", "bot_id", "thread_ts", "subtype", "event_type", "payload")
-    return {k: v for k in keep if (v := getattr(m, k))}
+# What the thread rules (slack_threads) do not read of a message: the state holds no one's words.
+_NOT_KEPT = ("text", "blocks", "reactions", "reply_users", "reply_count", "latest_reply")
+
+
+def _thread(entry) -> tuple[list, list[Message]]:
+    stamp, messages = entry["stamp"], entry["messages"]
+    if not (isinstance(stamp, list) and isinstance(messages, list)):
+        raise ValueError("not a thread")
+    return stamp, [restore(Message, m, text="") for m in messages]
 
 
 class SlackSource:
@@ -281,15 +285,16 @@ class SlackSource:
     @staticmethod
     def _profile(ch: SlackChannel, user_id: str) -> slack_threads.Profile:
         """Someone's profile as the state holds it (a day at most), else users.info."""
-        if kept := ch.state.keep(PROFILE, user_id):
-            return slack_threads.Profile(**kept)
+        if kept := ch.state.decoded(PROFILE, user_id, lambda v: restore(Profile, v)):
+            ch.state.put(PROFILE, user_id, record(kept))
+            return kept
         try:
             found = slack_threads.profile(ch.slack.user(user_id))
         except SlackError as exc:
             if exc.error not in ("user_not_found", "user_not_visible"):
                 raise
             found = slack_threads.Profile(user_id)
-        ch.state.put(PROFILE, user_id, asdict(found))
+        ch.state.put(PROFILE, user_id, record(found))
         return found
 
 

@@ -14,10 +14,15 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 JOB = "flag_stale"
 SCHEMA = "1"  # bump when an entry's shape changes: an older file is then an empty state
@@ -35,6 +40,7 @@ class State:
         self._old: dict[tuple[str, str], Any] = old or {}
         self._new: dict[tuple[str, str], Any] = {}
         self.why_empty = why  # why nothing was carried over ("" when something was)
+        self._warned = False
 
     @classmethod
     def empty(cls, now: datetime) -> State:
@@ -49,6 +55,20 @@ class State:
 
     def get(self, kind: str, key: str) -> Any | None:
         return self._old.get((kind, key))
+
+    def decoded(self, kind: str, key: str, decode: Callable[[Any], T]) -> T | None:
+        """The last run's entry through `decode`; None, with one warning a run, when it does
+        not decode (a damaged or foreign entry is a missing one)."""
+        value = self.get(kind, key)
+        if value is None:
+            return None
+        try:
+            return decode(value)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            if not self._warned:
+                print(f"warning: the state file {self.path}: {kind} {key}: {exc}", file=sys.stderr)
+                self._warned = True
+            return None
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Keep `value` for the next run (JSON: strings, numbers, lists, mappings)."""
@@ -120,6 +140,62 @@ def _write(path: Path, now: datetime, entries: dict[tuple[str, str], Any]) -> No
 def _rows(entries: dict[tuple[str, str], Any]) -> Iterator[tuple[str, str, str]]:
     for (kind, key), value in sorted(entries.items()):
         yield kind, key, json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+# --- dataclasses as entries ---------------------------------------------------------------------
+
+
+def record(item: Any, leave_out: tuple[str, ...] = ()) -> dict:
+    """A dataclass as a JSON object, without the fields in `leave_out` (text nobody needs)."""
+    out = {}
+    for f in fields(item):
+        if f.name not in leave_out:
+            value = getattr(item, f.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def restore(cls: type[T], raw: Any, **given: Any) -> T:
+    """The dataclass a record() was made of, each field checked against its type; `given`:
+    the fields left out. ValueError for anything else (a damaged or foreign entry)."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"not a {cls.__name__}")
+    hints = typing.get_type_hints(cls)
+    unknown = set(raw) - set(hints) | set(raw) & set(given)
+    if unknown:
+        raise ValueError(f"not a {cls.__name__}: {sorted(unknown)}")
+    values = {name: _typed(hints[name], value) for name, value in raw.items()}
+    return cls(**values, **given)
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _typed(option, value)
+            except ValueError:
+                continue
+        raise ValueError(f"{value!r} is not {hint}")
+    if origin is tuple and isinstance(value, list | tuple):
+        return tuple(_typed(args[0], v) for v in value)
+    if origin in (Mapping, dict) and isinstance(value, dict):
+        return value
+    if hint is datetime and isinstance(value, str):
+        if (instant := datetime.fromisoformat(value)).tzinfo is None:
+            raise ValueError(f"{value!r} has no offset")
+        return instant
+    if hint is type(None) and value is None:
+        return None
+    if hint in (str, bool) and type(value) is hint:
+        return value
+    if hint is int and type(value) is int:
+        return value
+    raise ValueError(f"{value!r} is not {hint}")
 
 
 class _connect:

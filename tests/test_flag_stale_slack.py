@@ -1,6 +1,7 @@
 """flag_stale's Slack source: the thread rules as a table, then end to end (slack_sdk, the fake)."""
 
 import math
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -186,6 +187,45 @@ def test_a_new_reply_costs_its_thread_and_a_new_person_their_profile(slack, caps
     assert slack.count("POST", "/conversations.replies") == 1  # follow_up's reply_count moved
     assert slack.count("POST", "/users.info") == 1  # only Nia: the others are known
     assert slack.count() == 4
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        '{"stamp": 1}',  # not what a thread entry is
+        '{"stamp": [1, null], "messages": [{"ts": "1.0", "shoe_size": 44}]}',  # a foreign field
+        '{"stamp": [1, null], "messages": [{"ts": 1.0}]}',  # a number where a ts is text
+        '{"id": "U1", "is_bot": "yes"}',
+        "[]",
+        "null",
+    ],
+)
+def test_damaged_entries_are_read_afresh(slack, capsys, tmp_path, damage):
+    seed_threads(slack)
+    _, first, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    state = tmp_path / ".cache" / "support-hero" / "flag_stale.sqlite"
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE entries SET value = ?", (damage,))
+    db.close()
+    slack.reset_counts()
+    code, second, err = run(capsys, slack.config, "--format", "json", slack=slack)
+    assert (code, by_key(second)) == (0, by_key(first))
+    assert slack.count("POST", "/conversations.replies") == 2  # as without a state
+    assert slack.count("POST", "/users.info") == 6
+    warned = 0 if damage == "null" else 1  # null is a missing entry; else one line, not one each
+    assert err.count("warning: the state file") == warned
+
+
+def test_a_run_cut_off_by_an_outage_is_finished_by_the_next(slack, capsys):
+    seed_threads(slack)
+    slack.inject("POST", "/conversations.replies", 500, times=4)  # a try and its 3 retries
+    code, _, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    assert code == 1  # the Slack source failed; what it read before is kept
+    slack.reset_counts()
+    _, warm, _ = run(capsys, slack.config, "--format", "json", slack=slack)
+    assert slack.count("POST", "/users.info") == 0  # the people it had looked up were kept
+    _, cold, _ = run(capsys, slack.config, "--format", "json", "--state", "", slack=slack)
+    assert by_key(warm) == by_key(cold) and len(by_key(warm)) == 6
 
 
 def test_no_state_when_asked_for_none(slack, capsys, tmp_path):

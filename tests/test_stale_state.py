@@ -1,11 +1,13 @@
 """flag_stale's state file: kept between runs, and any file it cannot trust is an empty state."""
 
+import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scripts.stale_state import MAX_AGE, State
+from scripts.stale_state import MAX_AGE, State, record, restore
 from tests.stale_world import CORRUPT_STATE
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
@@ -126,3 +128,53 @@ def test_no_state_reads_and_writes_nothing(tmp_path):
     state.put("kind", "a", 1)
     state.save()
     assert (state.get("kind", "a"), list(tmp_path.iterdir())) == (None, [])
+
+
+# --- entries: dataclasses checked field by field on the way back ------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    at: datetime
+    count: int = 0
+    note: str | None = None
+    tags: tuple[str, ...] = ()
+    is_bot: bool = False
+
+
+def test_a_record_comes_back_as_it_was():
+    item = Sample("x", NOW, 3, None, ("a", "b"), True)
+    assert restore(Sample, json.loads(json.dumps(record(item)))) == item
+    assert restore(Sample, record(item, ("note",)), note="given") == Sample(
+        "x", NOW, 3, "given", ("a", "b"), True
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [],  # not an object
+        {"name": "x"},  # a field missing
+        {"name": "x", "at": NOW.isoformat(), "size": 1},  # a field it does not have
+        {"name": 1, "at": NOW.isoformat()},
+        {"name": "x", "at": "2026-12-02T15:00:00"},  # no offset: not comparable with ours
+        {"name": "x", "at": "yesterday"},
+        {"name": "x", "at": NOW.isoformat(), "count": True},  # a bool is not a count
+        {"name": "x", "at": NOW.isoformat(), "tags": "ab"},
+        {"name": "x", "at": NOW.isoformat(), "tags": [1]},
+        {"name": "x", "at": NOW.isoformat(), "is_bot": 1},
+    ],
+)
+def test_anything_else_is_refused(raw):
+    with pytest.raises((ValueError, TypeError)):
+        restore(Sample, raw)
+
+
+def test_a_damaged_entry_is_a_missing_one_with_one_warning(tmp_path, capsys):
+    path = tmp_path / "state.sqlite"
+    saved(path, a=[1], b={"name": 2})
+    state = State.open(path, NOW)
+    decode = lambda v: restore(Sample, v)  # noqa: E731
+    assert (state.decoded("kind", "a", decode), state.decoded("kind", "b", decode)) == (None, None)
+    assert capsys.readouterr().err.count("warning") == 1
