@@ -81,6 +81,7 @@ def run(args) -> int:
     if args.apply and changes:
         failed = apply(slack, changes) != cli.EXIT_OK or failed
     state.save()
+    print(state.summary(), file=sys.stderr)
     return EXIT_SOURCE_FAILED if failed else cli.EXIT_OK
 
 

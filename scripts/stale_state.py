@@ -89,6 +89,13 @@ class State:
     def carried(self) -> int:
         return len(self._old)
 
+    def summary(self) -> str:
+        """One line for the log: what this run had to start from, and what it leaves."""
+        if self.path is None:
+            return "state: none kept (--state '')"
+        start = self.why_empty or f"{self.carried} entries of the last run"
+        return f"state: {start}; {len(self._new)} kept for the next run in {self.path}"
+
     def save(self) -> None:
         """Write this run's entries: a new file moved over the old one, so a run cut off
         anywhere leaves the last complete state (or none). A failure is one warning line."""

@@ -178,3 +178,13 @@ def test_a_damaged_entry_is_a_missing_one_with_one_warning(tmp_path, capsys):
     decode = lambda v: restore(Sample, v)  # noqa: E731
     assert (state.decoded("kind", "a", decode), state.decoded("kind", "b", decode)) == (None, None)
     assert capsys.readouterr().err.count("warning") == 1
+
+
+def test_the_log_line_says_where_a_run_started_from(tmp_path):
+    path = tmp_path / "state.sqlite"
+    first = State.open(path, NOW)
+    first.put("kind", "a", 1)
+    assert first.summary() == f"state: no state file yet; 1 kept for the next run in {path}"
+    first.save()
+    assert State.open(path, NOW).summary().startswith("state: 1 entries of the last run; 0 kept")
+    assert State.empty(NOW).summary() == "state: none kept (--state '')"
