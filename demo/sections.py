@@ -18,6 +18,7 @@ from scripts.stale_digest import EVENT_TYPE as DIGEST
 # Placeholders in Run.args, filled in when run (and shown as these names). SENTRY_CONFIG: the
 # rotation with a `sentry` section (the example's is commented out: the demo switches it on).
 CONFIG, PR_CONFIG, SENTRY_CONFIG = "{config}", "{pr_config}", "{sentry_config}"
+STATE = "{stale_state}"  # flag_stale's state file: in the demo's temporary folder, not yours
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Section:
 def sections(rot: Rotation, pr_number: int, has_pr: bool) -> list[Section]:
     """`pr_number`: the pull request in the GitHub fake; `has_pr`: its rotation.yaml was made."""
     pd, slack, gh = ("pagerduty",), ("slack",), ("github",)
-    stale = ("--config", SENTRY_CONFIG)
+    stale = ("--config", SENTRY_CONFIG, "--state", STATE)
     # Every source flag_stale may read: Papercups, the Slack channel, GitHub issues and Sentry.
     sources = ("papercups", "slack", "github", "sentry", "customers")
     pr = ("--pr", str(pr_number), "--base", CONFIG, "--config", PR_CONFIG)

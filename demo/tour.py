@@ -19,6 +19,7 @@ from demo.sections import (
     CONFIG,
     PR_CONFIG,
     SENTRY_CONFIG,
+    STATE,
     Run,
     Section,
     pull_request_edit,
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 16, 10, 0, tzinfo=UTC)  # a Wednesday in the example: a single-day swap
 RULE = "=" * 100
 PR_SHOWN = "pr/rotation.yaml"  # the PR's rotation.yaml, in a temporary folder
+STATE_SHOWN = "flag_stale.sqlite"  # flag_stale's state, in the same folder
 SENTRY_SHOWN = "sentry/rotation.yaml"  # yours with its `sentry` section on, in the same folder
 _BLOCKS = re.compile(r"^(Message \(Block Kit JSON\)):\n\[\n.*?^\]$", re.M | re.S)
 
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Now is {args.now.isoformat()}. No token is needed; no real service is contacted.")
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="support-hero-demo-")))
-        paths = {CONFIG: config, PR_CONFIG: str(tmp / "rotation.yaml"), SENTRY_CONFIG: config}
+        paths = {CONFIG: config, PR_CONFIG: str(tmp / "rotation.yaml"), SENTRY_CONFIG: config,
+                 STATE: str(tmp / "flag_stale.sqlite")}  # fmt: skip
         sentry_rot = rot if "sentry" in rot.settings else sentry_config(config, tmp, paths)
         customers = _in_repo(args.customers)
         world = worlds.start(stack, rot, customers, args.now, args.latency, sentry_rot)
@@ -89,7 +92,7 @@ def sentry_config(config: str, tmp: Path, paths: dict[str, str]) -> Rotation:
 def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list[Result]:
     results = []
     own = paths.get(SENTRY_CONFIG, paths[CONFIG]) == paths[CONFIG]
-    shown = {CONFIG: paths[CONFIG], PR_CONFIG: PR_SHOWN}
+    shown = {CONFIG: paths[CONFIG], PR_CONFIG: PR_SHOWN, STATE: STATE_SHOWN}
     shown[SENTRY_CONFIG] = paths[CONFIG] if own else SENTRY_SHOWN
     for section in todo:
         print(f"\n{RULE}\n{section.title}\n{RULE}\n{_fill(section.intro, shown)}")
@@ -102,7 +105,7 @@ def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list
             if names := sorted(set(world.env(*run.services)) - set(world.env())):
                 print(f"  (env set by the demo: {', '.join(names)})")
             code, output = run_job(run, paths, world, args.now)
-            for key in (PR_CONFIG, SENTRY_CONFIG):  # temporary files by the names shown
+            for key in (PR_CONFIG, SENTRY_CONFIG, STATE):  # temporary files by the names shown
                 output = output.replace(paths.get(key) or key, shown[key])
             print("\n" + trimmed(output, run.tail, args.verbose))
             wrong = "" if code == run.expect else f" (expected {run.expect})"
