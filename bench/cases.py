@@ -9,12 +9,12 @@ from pathlib import Path
 
 from bench.harness import Run, measure, run_job
 from bench.scenario import SINCE, Scenario, seed_issues
+from fakes.base import fake_env
+from fakes.github import GitHubFake
+from fakes.pagerduty import PagerDutyFake
+from fakes.slack import SlackFake
 from scripts import rotation, schedule
 from scripts.pagerduty_plan import synced
-from tests.fakes.base import fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.pagerduty import PagerDutyFake
-from tests.fakes.slack import SlackFake
 
 NOW = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)  # a Tuesday morning, mid-shift
 PD_PAGE = 100  # the largest page PagerDuty's classic pagination gives

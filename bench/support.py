@@ -10,14 +10,14 @@ from pathlib import Path
 from bench import scenario
 from bench.cases import NOW, _directory, run_job, write_config
 from bench.harness import Run, measure
+from fakes.base import fake_env
+from fakes.github import GitHubFake
+from fakes.pagerduty import PagerDutyFake
+from fakes.pagerduty_events import PagerDutyEventsFake
+from fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
+from fakes.slack import BOT_USER, SlackFake
 from scripts import rotation, schedule, stale, stale_sources
 from scripts.clients.papercups import PAGE as PAPERCUPS_PAGE
-from tests.fakes.base import fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.pagerduty import PagerDutyFake
-from tests.fakes.pagerduty_events import PagerDutyEventsFake
-from tests.fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
-from tests.fakes.slack import BOT_USER, SlackFake
 
 CHANNEL = "C0SUPPORT1"
 SLACK_PAGE = 999  # the most conversations.history gives a page

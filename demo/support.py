@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from fakes.github import GitHubFake
+from fakes.papercups import PapercupsFake
+from fakes.slack import SlackFake
 from scripts.model import Rotation
-from tests.fakes.github import GitHubFake
-from tests.fakes.papercups import PapercupsFake
-from tests.fakes.slack import SlackFake
 
 H = timedelta(hours=1)
 # Customers in the support channel, at domains of customers.example.yaml (their tier's source):

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from demo import support
+from fakes.base import FakeService, fake_env
+from fakes.github import GitHubFake
+from fakes.pagerduty import PagerDutyFake
+from fakes.pagerduty_events import PagerDutyEventsFake
+from fakes.papercups import PapercupsFake
+from fakes.sentry import SentryFake
+from fakes.slack import SlackFake
 from scripts import tiers
 from scripts.model import Rotation
-from tests.fakes.base import FakeService, fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.pagerduty import PagerDutyFake
-from tests.fakes.pagerduty_events import PagerDutyEventsFake
-from tests.fakes.papercups import PapercupsFake
-from tests.fakes.sentry import SentryFake
-from tests.fakes.slack import SlackFake
 
 _FAKES = ("pagerduty", "events", "slack", "github", "papercups", "sentry")
 SUPPORT_REPO = "kestrel-example/support"  # fictional: where rotation.yaml's pull requests live

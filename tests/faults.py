@@ -1,8 +1,8 @@
 """Endpoints that fail below the API: refused, untrusted TLS, silent, HTML, an echo of the request.
 
-Not a fake of any service (the fakes in tests/fakes/ are): these stand for what a network, a
+Not a fake of any service (the fakes in fakes/ are): these stand for what a network, a
 proxy or a broken deployment puts between a job and the service, whatever the service. Each
-answers every request the same way, over TLS signed by the fakes' CA (tests/fakes/base.py), so
+answers every request the same way, over TLS signed by the fakes' CA (fakes/base.py), so
 the clients that refuse http:// (pagerduty) reach them too.
 """
 
@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import trustme
 
-from tests.fakes import base
+from fakes import base
 
 HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
 KINDS = ("refused", "tls", "silent", "html-200", "html-502", "echo-401", "echo-403", "echo-500")

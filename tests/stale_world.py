@@ -8,8 +8,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fakes.base import FakeService
 from scripts import flag_stale
-from tests.fakes.base import FakeService
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday; hero: bo (no Slack ID)
 CHANNEL = "C0SUPPORT1"

@@ -2,10 +2,10 @@
 
 import pytest
 
+from fakes.hubspot import HubSpotFake
+from fakes.stripe import StripeFake
 from scripts import build_customers, tiers
 from scripts.build_customers import Entry, Item, OpenDeal, Subscription
-from tests.fakes.hubspot import HubSpotFake
-from tests.fakes.stripe import StripeFake
 
 
 def item(cents, interval="month", quantity=1, plan="cloud", currency="usd"):

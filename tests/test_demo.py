@@ -8,8 +8,8 @@ import re
 import pytest
 
 from demo import sections, support, tour, world
+from fakes import github, papercups, sentry, slack
 from scripts import rotation
-from tests.fakes import github, papercups, sentry, slack
 
 JOBS = [
     "check_rotation",

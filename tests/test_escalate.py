@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.pagerduty import PagerDutyFake
+from fakes.pagerduty_events import PagerDutyEventsFake
+from fakes.slack import WORKSPACE_URL, SlackFake
 from scripts import escalate, rotation
 from scripts.clients.pagerduty import PagerDutyError, PagerDutyEvents
-from tests.fakes.base import fake_env
-from tests.fakes.pagerduty import PagerDutyFake
-from tests.fakes.pagerduty_events import PagerDutyEventsFake
-from tests.fakes.slack import WORKSPACE_URL, SlackFake
 from tests.test_escalation import NOW, ROTATION_YAML
 
 CHANNEL = "C0SUPPORT1"

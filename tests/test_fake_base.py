@@ -8,8 +8,8 @@ import pagerduty
 import pytest
 import requests
 
-from tests.fakes import spec as specs
-from tests.fakes.base import FakeService, fake_env, route
+from fakes import spec as specs
+from fakes.base import FakeService, fake_env, route
 
 PET = {
     "type": "object",

@@ -1,4 +1,4 @@
-"""`python -m tests.fakes.serve` starts seeded fakes a client can reach; Ctrl-C stops them."""
+"""`python -m fakes.serve` starts seeded fakes a client can reach; Ctrl-C stops them."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ import requests
 
 def test_serve_prints_exports_that_reach_the_fakes():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.serve", "papercups", "sentry"],
+        [sys.executable, "-m", "fakes.serve", "papercups", "sentry"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

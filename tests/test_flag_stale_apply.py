@@ -5,14 +5,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.github import GitHubFake
+from fakes.papercups import PapercupsFake
+from fakes.slack import SlackFake
 from scripts import handoff, post_handoff, rotation, stale, stale_plan
 from scripts.slack_threads import NUDGE_EVENT
 from scripts.stale_digest import EVENT_TYPE as DIGEST
 from scripts.stale_digest import Digest, Hero
-from tests.fakes.base import fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.papercups import PapercupsFake
-from tests.fakes.slack import SlackFake
 from tests.stale_world import (
     DIRECTORY,
     IDS,

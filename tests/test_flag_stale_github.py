@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from fakes.github import GitHubFake
 from scripts import github_threads as gt
 from scripts import stale, stale_sources, stale_state
 from scripts.stale import BOT, CUSTOMER, US
-from tests.fakes.github import GitHubFake
 from tests.stale_world import DIRECTORY, NOW, REPO, ago, by_key, report, run, write_config
 
 TEAM = frozenset({"ann-a", "bo-b"})

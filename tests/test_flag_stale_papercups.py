@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.papercups import PapercupsFake
 from scripts import flag_stale, stale, stale_sources
 from scripts.rotation import load
 from tests import rotations, stale_world
-from tests.fakes.base import fake_env
-from tests.fakes.papercups import PapercupsFake
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday; hero: a (a@example.com)
 CONFIG = rotations.text(people="abc", hero="abc", hero_since="2026-11-30") + (

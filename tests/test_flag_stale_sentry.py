@@ -10,15 +10,15 @@ from datetime import timedelta
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.github import GitHubFake
+from fakes.sentry import SentryFake
+from fakes.slack import SlackFake
 from scripts import rotation
 from scripts import sentry_errors as se
 from scripts import stale_digest as d
 from scripts.clients.sentry import Issue
 from scripts.stale_digest import EVENT_TYPE as DIGEST
-from tests.fakes.base import fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.sentry import SentryFake
-from tests.fakes.slack import SlackFake
 from tests.stale_world import (
     CHANNEL,
     NOW,

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from fakes.slack import BOT_USER
 from scripts import stale, stale_sources
 from scripts.clients.slack import Message
 from scripts.slack_threads import DECIDED, FETCH, SKIP, People, read_head, ts_of
 from scripts.stale import CUSTOMER, US
-from tests.fakes.slack import BOT_USER
 from tests.stale_world import (
     CHANNEL,
     DIRECTORY,

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fakes.github import DOCS
 from scripts import label_issues, labels
-from tests.fakes.github import DOCS
 
 REPO = "kestrel/app"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

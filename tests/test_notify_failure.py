@@ -5,10 +5,10 @@ from datetime import datetime
 
 import pytest
 
+from fakes.slack import BOT_USER
 from scripts import notify_failure, rotation
 from scripts.problems import ConfigError
 from tests import rotations
-from tests.fakes.slack import BOT_USER
 
 CHANNEL = "C0SUPPORT1"
 NOW = "2026-12-14T05:30:00Z"

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from fakes.papercups import DEFAULT_KEY, DEFAULT_PASSWORD, PapercupsFake
 from scripts import rotation
 from scripts.clients.papercups import PAGE, Papercups, PapercupsError
-from tests.fakes.papercups import DEFAULT_KEY, DEFAULT_PASSWORD, PapercupsFake
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

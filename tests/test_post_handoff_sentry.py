@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fakes.sentry import SentryFake
 from scripts import handoff, post_handoff, rotation, sentry_errors
-from tests.fakes.sentry import SentryFake
 from tests.test_handoff import ROTATION_YAML
 
 CHANNEL = "C0SUPPORT1"

@@ -9,12 +9,12 @@ from pathlib import Path
 import cmarkgfm
 import pytest
 
+from fakes.github import VIEWER, GitHubFake
 from scripts import pr_comment, pr_comment_body, rotation
 from scripts.history import Move
 from scripts.pr_comment_body import MARKER
 from scripts.problems import Problem
 from tests import rotations
-from tests.fakes.github import VIEWER, GitHubFake
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "rotation.yaml"
 NOW = "2026-12-16T10:00:00Z"

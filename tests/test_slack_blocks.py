@@ -2,8 +2,8 @@
 
 import pytest
 
+from fakes.slack import block_problems
 from scripts import slack_blocks as sb
-from tests.fakes.slack import block_problems
 
 
 @pytest.mark.parametrize(

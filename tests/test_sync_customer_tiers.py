@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
 from scripts import customer_tiers, sync_customer_tiers
 from scripts.clients.papercups import Papercups
 from scripts.tiers import COMMUNITY, FOCUS, SUBSCRIBER
 from tests import rotations
-from tests.fakes.base import fake_env
-from tests.fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 OWNER = "owner@papercups.test"  # the fake's account owner, holder of the API key

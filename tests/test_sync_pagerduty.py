@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from fakes.base import fake_env
+from fakes.pagerduty import FakeLayer, FakeOverride, FakeSchedule, render
 from scripts import rotation, schedule, sync_pagerduty
 from scripts.clients.pagerduty import PagerDuty
 from scripts.model import HERO
 from scripts.pagerduty_plan import synced
-from tests.fakes.base import fake_env
-from tests.fakes.pagerduty import FakeLayer, FakeOverride, FakeSchedule, render
 from tests.test_pagerduty_plan import config
 
 ROOT = Path(__file__).resolve().parents[1]

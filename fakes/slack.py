@@ -21,10 +21,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import pytest
-
-from tests.fakes import spec as specs
-from tests.fakes.base import FakeService, route
+from fakes import spec as specs
+from fakes.base import FakeService, route
 
 TOKEN = "xoxb-fake-support-hero"
 TEAM = "T0KESTREL1"
@@ -866,10 +864,3 @@ def _page(items: list, args) -> tuple[list, bool, str]:
     page = items[start : start + limit]
     more = start + limit < len(items)
     return page, more, str(start + limit) if more else ""
-
-
-@pytest.fixture
-def slack_fake():
-    """A started SlackFake; leaving the test fails it on any spec violation."""
-    with SlackFake() as fake:
-        yield fake

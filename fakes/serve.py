@@ -1,4 +1,4 @@
-"""Serve fakes seeded from a rotation file until interrupted: `python -m tests.fakes.serve slack`.
+"""Serve fakes seeded from a rotation file until interrupted: `python -m fakes.serve slack`.
 
 All of them run in this one process, so they share one throwaway CA; the `export` lines it prints
 point the jobs at them (eval them in another shell, or copy what you need).
@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import threading
 
+from fakes.base import fake_env
+from fakes.github import GitHubFake
+from fakes.pagerduty import PagerDutyFake
+from fakes.pagerduty_events import PagerDutyEventsFake
+from fakes.papercups import PapercupsFake
+from fakes.sentry import SentryFake
+from fakes.slack import SlackFake
 from scripts import rotation, tiers
-from tests.fakes.base import fake_env
-from tests.fakes.github import GitHubFake
-from tests.fakes.pagerduty import PagerDutyFake
-from tests.fakes.pagerduty_events import PagerDutyEventsFake
-from tests.fakes.papercups import PapercupsFake
-from tests.fakes.sentry import SentryFake
-from tests.fakes.slack import SlackFake
 
 FAKES = {
     "pagerduty": PagerDutyFake,

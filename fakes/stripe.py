@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 KEY = "sk_test_fakeSupportHero"
 _LIST_PARAMS = {"limit", "starting_after", "ending_before"}
@@ -133,9 +131,3 @@ class StripeFake(FakeService):
         if "data.customer" in expand:
             subs = [s | {"customer": self.customers[s["customer"]]} for s in subs]
         return self._list(req, subs, "/v1/subscriptions")
-
-
-@pytest.fixture
-def stripe_fake():
-    with StripeFake() as fake:
-        yield fake

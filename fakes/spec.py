@@ -18,7 +18,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 from werkzeug.datastructures import MultiDict
 
-SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
+SPECS_DIR = Path(__file__).resolve().parents[1] / "specs"
 NO_BODY = object()  # an empty request or response body, distinct from a JSON null
 _URI = "urn:spec"  # the document's own URI: every "#/..." $ref resolves against it
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}

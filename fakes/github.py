@@ -24,10 +24,9 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
 from werkzeug.wrappers import Response
 
-from tests.fakes.base import Call, FakeService, _encode, route
+from fakes.base import Call, FakeService, _encode, route
 
 TOKEN = "ghp_fakeSupportHeroToken000000000000000"
 VIEWER = "support-hero-bot"  # whose token it is: not a member of any customer organisation
@@ -616,10 +615,3 @@ class GitHubFake(FakeService):
         core = {"limit": self.rate_limit, "remaining": max(0, self.rate_limit - self.rate_used),
                 "reset": self.rate_reset, "used": self.rate_used}  # fmt: skip
         return 200, {"resources": {"core": core, "search": core}, "rate": core}
-
-
-@pytest.fixture
-def github_fake():
-    """A started GitHubFake; the test fails if any traffic broke the spec."""
-    with GitHubFake() as fake:
-        yield fake

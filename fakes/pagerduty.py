@@ -13,7 +13,7 @@ last wins. Layer restrictions are stored, not rendered. Reads cut entries and ov
 The fake keeps its own clock (`clock`, default real time) and records in `history_rewrites` every
 write that changes the final schedule before that clock (tests assert it stays empty).
 
-Run it by hand: `python -m tests.fakes.serve pagerduty --config rotation.yaml`.
+Run it by hand: `python -m fakes.serve pagerduty --config rotation.yaml`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -652,10 +650,3 @@ class PagerDutyFake(FakeService):
             incident["escalation_policy"] = {"id": policy, "type": "escalation_policy_reference"}
         self.incidents.append(incident)
         return incident
-
-
-@pytest.fixture
-def pagerduty_fake():
-    """A started PagerDutyFake; the test fails if any traffic broke the spec."""
-    with PagerDutyFake() as fake:
-        yield fake

@@ -4,7 +4,7 @@ Unresolved (and resolved) issues per project with firstSeen, count, 24 hourly ev
 assignedTo and permalink; 100 a page with Sentry's Link-header cursors; the search subset the
 jobs send (`is:unresolved|resolved|assigned|unassigned`, `firstSeen:>=|>ISO`; anything else is a
 violation). Seed with `add_project`/`add_issue` or `seed_from_rotation`; serve it outside pytest
-with `python -m tests.fakes.serve sentry`.
+with `python -m fakes.serve sentry`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 PAGE = 100  # Sentry's page of issues
 DEFAULT_TOKEN = "fake-sentry-token"
@@ -261,10 +259,3 @@ class SentryFake(FakeService):
         return ", ".join(
             (one("previous", previous, offset > 0), one("next", f"0:{offset + PAGE}:0", more))
         )
-
-
-@pytest.fixture
-def sentry_fake():
-    """A started SentryFake; the test fails if any traffic broke the spec."""
-    with SentryFake() as fake:
-        yield fake

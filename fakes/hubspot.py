@@ -8,9 +8,7 @@ batch of at most 100 IDs. Any other request is a violation.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 TOKEN = "pat-eu1-fake-support-hero"
 STAMP = "2026-11-01T09:00:00.000Z"
@@ -114,9 +112,3 @@ class HubSpotFake(FakeService):
                  for i in inputs if i["id"] in self.companies]  # fmt: skip
         return 200, {"status": "COMPLETE", "results": found, "startedAt": STAMP,
                      "completedAt": STAMP}  # fmt: skip
-
-
-@pytest.fixture
-def hubspot_fake():
-    with HubSpotFake() as fake:
-        yield fake

@@ -1,8 +1,8 @@
 """Stateful fake of the Papercups API: conversations, messages, customers, tags and sessions.
 
-Validated against tests/fakes/papercups-openapi.json (transcribed from specs/papercups-api.md).
+Validated against fakes/papercups-openapi.json (transcribed from specs/papercups-api.md).
 Seed it from plain data (`seed`), from a rotation (`seed_from_rotation`, for the demo), or with
-the `add_*` helpers; serve it outside pytest with `python -m tests.fakes.serve papercups`.
+the `add_*` helpers; serve it outside pytest with `python -m fakes.serve papercups`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 SPEC_PATH = Path(__file__).with_name("papercups-openapi.json")
 PAGE_MAX = 50  # conversations and customers: at most 50 a page
@@ -638,10 +636,3 @@ def demo_inbox(agent: str, now: datetime) -> dict:
             for key, (who, messages) in conversations.items()
         ],
     }
-
-
-@pytest.fixture
-def papercups_fake():
-    """A started PapercupsFake; the test fails if any traffic broke the spec."""
-    with PapercupsFake() as fake:
-        yield fake

@@ -55,7 +55,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response
 
-from tests.fakes import spec as specs
+from fakes import spec as specs
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 

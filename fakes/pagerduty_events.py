@@ -5,7 +5,7 @@ added to that incident (its `events` grow) instead of opening another; after a r
 dedup_key opens a new one. Traffic is checked against specs/pagerduty-events-v2.json.
 
 Run it by hand (the demo), a routing key per team of a rotation file:
-`python -m tests.fakes.serve pagerduty-events --config rotation.yaml`.
+`python -m fakes.serve pagerduty-events --config rotation.yaml`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-import pytest
-
-from tests.fakes.base import FakeService, route
+from fakes.base import FakeService, route
 
 ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved"}
 
@@ -140,10 +138,3 @@ class PagerDutyEventsFake(FakeService):
     def _event(self, body: dict) -> dict:
         """An event as received, without its routing key (tests print these)."""
         return {k: v for k, v in body.items() if k != "routing_key"}
-
-
-@pytest.fixture
-def pagerduty_events_fake():
-    """A started PagerDutyEventsFake; the test fails if any traffic broke the spec."""
-    with PagerDutyEventsFake() as fake:
-        yield fake
