@@ -13,8 +13,9 @@ from fakes.base import fake_env
 from fakes.github import GitHubFake
 from fakes.pagerduty import PagerDutyFake
 from fakes.slack import SlackFake
-from scripts import rotation, schedule
-from scripts.pagerduty_plan import synced
+from scripts.pagerduty.plan import synced
+from scripts.rotation import load as rotation
+from scripts.rotation import schedule
 
 NOW = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)  # a Tuesday morning, mid-shift
 PD_PAGE = 100  # the largest page PagerDuty's classic pagination gives

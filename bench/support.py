@@ -16,8 +16,11 @@ from fakes.pagerduty import PagerDutyFake
 from fakes.pagerduty_events import PagerDutyEventsFake
 from fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
 from fakes.slack import BOT_USER, SlackFake
-from scripts import rotation, schedule, stale, stale_sources
 from scripts.clients.papercups import PAGE as PAPERCUPS_PAGE
+from scripts.rotation import load as rotation
+from scripts.rotation import schedule
+from scripts.sources import conversations
+from scripts.stale import clock as stale
 
 CHANNEL = "C0SUPPORT1"
 SLACK_PAGE = 999  # the most conversations.history gives a page
@@ -144,16 +147,16 @@ def flag_stale_minimum(
     `joined`: people the scenario does not know who wrote since it was seeded."""
     start = now - scenario.WINDOW
     m = _top_level_since(w.slack, start)
-    pages = min(math.ceil(m / SLACK_PAGE), stale_sources.MAX_SLACK_HISTORY_PAGES)
+    pages = min(math.ceil(m / SLACK_PAGE), conversations.MAX_SLACK_HISTORY_PAGES)
     t = sum(th.kind in scenario.SLACK_NEEDS_REPLIES for th in w.channel.threads)
     people = _slack_people(w)
     hero = w.ids[stale.current_hero(rot, now)]
-    u = min(len(people) + joined, stale_sources.MAX_SLACK_PROFILES)
-    t = min(t, stale_sources.MAX_SLACK_THREADS)
+    u = min(len(people) + joined, conversations.MAX_SLACK_PROFILES)
+    t = min(t, conversations.MAX_SLACK_THREADS)
     lookup = int(hero not in people)
     ip, cp, r = _github_reads(w, start)
     n = len(w.inbox.chats)
-    pc = min(math.ceil(n / PAPERCUPS_PAGE), stale_sources.MAX_PAPERCUPS_PAGES)
+    pc = min(math.ceil(n / PAPERCUPS_PAGE), conversations.MAX_PAPERCUPS_PAGES)
     reads = 1 + pages + t + u + lookup + ip + cp + r + pc
     formula = (
         f"Slack 1 auth.test + ceil({m} messages/{SLACK_PAGE}) + {t} threads both a customer "
@@ -176,11 +179,11 @@ def flag_stale_warm_minimum(
     changed; Papercups, which cannot be asked for changes, whole."""
     start = now - scenario.WINDOW
     m = _top_level_since(w.slack, start)
-    pages = min(math.ceil(m / SLACK_PAGE), stale_sources.MAX_SLACK_HISTORY_PAGES)
+    pages = min(math.ceil(m / SLACK_PAGE), conversations.MAX_SLACK_HISTORY_PAGES)
     hero = w.ids[stale.current_hero(rot, now)]
     lookup = int(hero not in _slack_people(w))
     repos = len({i.repo for i in w.issues})
-    pc = min(math.ceil(len(w.inbox.chats) / PAPERCUPS_PAGE), stale_sources.MAX_PAPERCUPS_PAGES)
+    pc = min(math.ceil(len(w.inbox.chats) / PAPERCUPS_PAGE), conversations.MAX_PAPERCUPS_PAGES)
     reads = 1 + pages + new_people + lookup + (0 if etags else 2 * repos) + pc
     github = (
         f"GitHub 2 listings of what changed x {repos} repositories, answered 304 (free, so 0 "

@@ -10,10 +10,10 @@ from pathlib import Path
 import yaml
 
 from demo.world import SUPPORT_REPO, World
-from scripts import rotation
-from scripts.model import Rotation
-from scripts.problems import ConfigError
-from scripts.stale_digest import EVENT_TYPE as DIGEST
+from scripts.rotation import load as rotation
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError
+from scripts.stale.digest import EVENT_TYPE as DIGEST
 
 # Placeholders in Run.args, filled in when run (and shown as these names). SENTRY_CONFIG: the
 # rotation with a `sentry` section (the example's is commented out: the demo switches it on).

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from fakes.github import GitHubFake
 from fakes.papercups import PapercupsFake
 from fakes.slack import SlackFake
-from scripts.model import Rotation
+from scripts.rotation.model import Rotation
 
 H = timedelta(hours=1)
 # Customers in the support channel, at domains of customers.example.yaml (their tier's source):

@@ -26,9 +26,10 @@ from demo.sections import (
     sections,
 )
 from demo.world import World
-from scripts import cli, rotation
-from scripts.model import Rotation
-from scripts.problems import ConfigError
+from scripts import cli
+from scripts.rotation import load as rotation
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 16, 10, 0, tzinfo=UTC)  # a Wednesday in the example: a single-day swap

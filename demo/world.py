@@ -15,8 +15,8 @@ from fakes.pagerduty_events import PagerDutyEventsFake
 from fakes.papercups import PapercupsFake
 from fakes.sentry import SentryFake
 from fakes.slack import SlackFake
-from scripts import tiers
-from scripts.model import Rotation
+from scripts.rotation.model import Rotation
+from scripts.tiers import directory
 
 _FAKES = ("pagerduty", "events", "slack", "github", "papercups", "sentry")
 SUPPORT_REPO = "kestrel-example/support"  # fictional: where rotation.yaml's pull requests live
@@ -58,7 +58,7 @@ class World:
         if "github" in services:  # set by Actions itself
             env["GITHUB_REPOSITORY"] = SUPPORT_REPO
         if "customers" in services:  # label_issues: the directory (a secret in real life)
-            env[tiers.ENV_PATH] = self.customers
+            env[directory.ENV_PATH] = self.customers
         return env
 
 
@@ -90,7 +90,7 @@ def start(
     world.slack.now = now
     ids = world.slack.seed_from_rotation(rot)
     support.seed_slack(world.slack, rot, ids, now)
-    world.github.seed_from_rotation(rot, tiers.load_directory({tiers.ENV_PATH: customers}))
+    world.github.seed_from_rotation(rot, directory.load_directory({directory.ENV_PATH: customers}))
     world.github.add_repo(SUPPORT_REPO)
     author = next((p.github for p in rot.people.values() if p.github), "octocat")
     title = "Swap two hero weeks"

@@ -267,8 +267,8 @@ class PagerDutyFake(FakeService):
         alphabetical order, in UTC (what sync_pagerduty adopts); "rotation": exactly what
         rotation.yaml says (what a sync leaves); "none": no layer at all.
         """
-        from scripts import schedule as engine  # tests only: the fake itself needs no engine
-        from scripts.pagerduty_plan import layer_people, synced
+        from scripts.pagerduty.plan import layer_people, synced
+        from scripts.rotation import schedule as engine
 
         for person in rot.people.values():
             if not any(u["email"] == person.email for u in self.users.values()):

@@ -16,7 +16,8 @@ from fakes.pagerduty_events import PagerDutyEventsFake
 from fakes.papercups import PapercupsFake
 from fakes.sentry import SentryFake
 from fakes.slack import SlackFake
-from scripts import rotation, tiers
+from scripts.rotation import load as rotation
+from scripts.tiers import directory
 
 FAKES = {
     "pagerduty": PagerDutyFake,
@@ -43,7 +44,9 @@ def main(argv=None) -> int:
     for name in dict.fromkeys(opts.services):
         fake = FAKES[name]()
         if name == "github":
-            fake.seed_from_rotation(rot, tiers.load_directory({tiers.ENV_PATH: opts.customers}))
+            fake.seed_from_rotation(
+                rot, directory.load_directory({directory.ENV_PATH: opts.customers})
+            )
         else:
             fake.seed_from_rotation(rot)
         fakes.append(fake.start())

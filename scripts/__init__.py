@@ -1,1 +1,1 @@
-"""support-hero jobs: one module per job, pure cores beside them, adapters under clients/."""
+"""support-hero jobs: one module per job and the frame they share; each concern in a package."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts import cli, console, tiers
+from scripts import cli, console
 from scripts.clients.http import (
     ServiceError,
     answer_reason,
@@ -23,7 +23,8 @@ from scripts.clients.http import (
     timeouts,
     transport_reason,
 )
-from scripts.problems import ConfigError
+from scripts.rotation.problems import ConfigError
+from scripts.tiers import directory
 
 STRIPE_URL, HUBSPOT_URL = "https://api.stripe.com", "https://api.hubapi.com"
 PAYING = {"active", "past_due"}  # statuses whose price counts as monthly spend
@@ -99,7 +100,7 @@ class Entry:
 def domain_of(email: str | None) -> str | None:
     """The company domain of an address; None for free-mail (it identifies no company)."""
     domain = (email or "").rpartition("@")[2].strip().lower()
-    return domain if domain and domain not in tiers.FREE_MAIL else None
+    return domain if domain and domain not in directory.FREE_MAIL else None
 
 
 def _split(value: str | None) -> list[str]:
@@ -135,30 +136,32 @@ def from_stripe(subscriptions: Iterable[Subscription], warn=print) -> dict[str, 
 
 def add_deals(entries: dict[str, Entry], deals: Iterable[OpenDeal]) -> None:
     """Mark companies with an open deal as in the sales process; prospects get an entry."""
-    by_name = {tiers.company_key(e.company): e for e in entries.values()}
+    by_name = {directory.company_key(e.company): e for e in entries.values()}
     for deal in deals:
         domain = (deal.domain or "").lower().removeprefix("www.") or None
         entry = entries.get(domain) if domain else None
-        entry = entry or by_name.get(tiers.company_key(deal.company or ""))
+        entry = entry or by_name.get(directory.company_key(deal.company or ""))
         if entry is None:
             if not (domain or deal.company):
                 continue
             entry = entries.setdefault(domain or deal.company, Entry(deal.company or domain))
-            if domain and domain not in tiers.FREE_MAIL:
+            if domain and domain not in directory.FREE_MAIL:
                 entry.domains.append(domain)
         entry.in_sales_process = True
 
 
-def keep_recognition(entries: dict[str, Entry], kept: tiers.Directory | None, warn=print) -> None:
+def keep_recognition(
+    entries: dict[str, Entry], kept: directory.Directory | None, warn=print
+) -> None:
     """Carry over what people added by hand (logins, organisations, aliases, notes)."""
     if kept is None:
         return
     unmatched = 0
     by_domain = {d: e for e in entries.values() for d in e.domains}
-    by_name = {tiers.company_key(e.company): e for e in entries.values()}
+    by_name = {directory.company_key(e.company): e for e in entries.values()}
     for old in kept.customers:
         entry = next((by_domain[d] for d in old.domains if d in by_domain), None)
-        entry = entry or by_name.get(tiers.company_key(old.company))
+        entry = entry or by_name.get(directory.company_key(old.company))
         if entry is None:
             unmatched += 1
             continue
@@ -327,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args) -> int:
-    kept = tiers.load_directory({tiers.ENV_PATH: args.keep}) if args.keep else None
+    kept = directory.load_directory({directory.ENV_PATH: args.keep}) if args.keep else None
     stripe_key = os.environ.get("STRIPE_API_KEY")
     hubspot_token = os.environ.get("HUBSPOT_ACCESS_TOKEN")
     if not (stripe_key or hubspot_token):
@@ -350,7 +353,7 @@ def run(args) -> int:
     keep_recognition(entries, kept, warn)
     text = render(entries)
     try:
-        tiers.parse_directory(text, "the built directory")  # what label_issues will accept
+        directory.parse_directory(text, "the built directory")  # what label_issues will accept
     except ConfigError as exc:
         print(f"error: the built directory is not valid:\n{exc}", file=sys.stderr)
         return cli.EXIT_APPLY_FAILED

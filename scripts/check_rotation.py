@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from scripts import check_report, cli, fairness, rotation
-from scripts.problems import ConfigError, Problem
-from scripts.rotation_change import load_base, moves_ahead, rewrite_problems
+from scripts import cli
+from scripts.rotation import check_report, fairness
+from scripts.rotation import load as rotation
+from scripts.rotation.change import load_base, moves_ahead, rewrite_problems
+from scripts.rotation.problems import ConfigError, Problem
 
 
 def _parser():

@@ -9,16 +9,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scripts import console, redaction, rotation
+from scripts import console, redaction
 from scripts.clients.http import Failure
-from scripts.model import Rotation
-from scripts.problems import ConfigError, Problem, annotation
+from scripts.rotation import load as rotation
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError, Problem, UsageError, annotation
 
 EXIT_OK, EXIT_APPLY_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad usage or environment (a missing token, an unknown team): exit 2, nothing written."""
 
 
 def parser(description: str) -> argparse.ArgumentParser:

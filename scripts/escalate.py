@@ -7,15 +7,16 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scripts import cli, escalation
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.pagerduty import PagerDuty, PagerDutyError, PagerDutyEvents
 from scripts.clients.slack import MAX_PAGE, Slack, SlackError
-from scripts.escalation import Context, Observed, Request, Secondary
-from scripts.github_text import code_block, escape
-from scripts.model import Rotation
+from scripts.escalation import paging
+from scripts.escalation.paging import Context, Observed, Request, Secondary
+from scripts.markup.github_text import code_block, escape
 from scripts.plan import Change
-from scripts.yaml_source import parse
+from scripts.rotation.model import Rotation
+from scripts.rotation.yaml_source import parse
 
 TOKEN, ROUTING_KEYS = "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEYS"
 SENDER, SLACK_TOKEN = "PAGERDUTY_FROM_EMAIL", "SLACK_BOT_TOKEN"
@@ -54,9 +55,9 @@ def parser():
 def run(args) -> int:
     rot, _ = cli.load(args.config)
     now = cli.now_or(args)
-    req = _checked(lambda: escalation.check_request(rot, args.team, args.summary, args.link))
+    req = _checked(lambda: paging.check_request(rot, args.team, args.summary, args.link))
     setup, notes = read_setup(rot, args, req.team)
-    how = escalation.route(
+    how = paging.route(
         req.team, bool(setup.routing_key), bool(setup.token), setup.service, bool(setup.sender)
     )
     if args.apply and how.kind is None:
@@ -71,20 +72,20 @@ def run(args) -> int:
     except PagerDutyError as exc:
         print(f"error: {exc}; nothing was sent", file=sys.stderr)
         return cli.EXIT_APPLY_FAILED
-    key = escalation.dedup_key(rot, req, who, now)
+    key = paging.dedup_key(rot, req, who, now)
     slack = Slack(setup.slack_token) if setup.slack_token and setup.channel else None
     try:
         slack_id, seen = observe_slack(slack, rot, setup.channel, who, key, req, now, notes)
     except SlackError as exc:  # reading failed: nothing was sent
         print(f"error: {exc}; nothing was sent", file=sys.stderr)
         return cli.failed(exc)
-    if note := escalation.hero_note(rot, who, now):
+    if note := paging.hero_note(rot, who, now):
         notes.append(note)
     requester, run_url = _actions_run()
     ctx = Context(
         key, how, setup.service, setup.sender, setup.channel, slack_id, requester, run_url
     )
-    changes = escalation.plan(rot, req, who, ctx, seen)
+    changes = paging.plan(rot, req, who, ctx, seen)
     render(args, rot, req, who, ctx, seen, changes, notes)
     if not args.apply or not changes:
         return cli.EXIT_OK
@@ -94,7 +95,7 @@ def run(args) -> int:
 def _checked(fn):
     try:
         return fn()
-    except escalation.InputError as exc:
+    except paging.InputError as exc:
         raise cli.UsageError(f"{exc}; nothing was sent") from None
 
 
@@ -104,9 +105,9 @@ def _checked(fn):
 def read_setup(rot: Rotation, args, team: str) -> tuple[Setup, list[str]]:
     """Secrets and settings, and notes on what is missing."""
     routing_key, notes = _checked(
-        lambda: escalation.routing_keys(os.environ.get(ROUTING_KEYS), rot, team)
+        lambda: paging.routing_keys(os.environ.get(ROUTING_KEYS), rot, team)
     )
-    channel = escalation.settings_channel(rot.settings)
+    channel = paging.settings_channel(rot.settings)
     if not channel:
         notes.append(f"slack.channel is not set in {rot.file}: no message in Slack")
     slack_token = cli.token(SLACK_TOKEN, needed=False)
@@ -157,8 +158,8 @@ def find_secondary(pd, rot: Rotation, team: str, now, notes) -> Secondary:
         try:
             row = pd.holder(sid, now)
             if row is None:
-                raise cli.UsageError(f"{escalation.nobody(rot, team, now, sid)}; nothing was sent")
-            return escalation.from_pagerduty(rot, row, pd.user(row.user_id).email, sid)
+                raise cli.UsageError(f"{paging.nobody(rot, team, now, sid)}; nothing was sent")
+            return paging.from_pagerduty(rot, row, pd.user(row.user_id).email, sid)
         except PagerDutyError as exc:
             notes.append(
                 f"PagerDuty could not be read ({exc}): who is on call is {rot.file}'s answer"
@@ -167,9 +168,9 @@ def find_secondary(pd, rot: Rotation, team: str, now, notes) -> Secondary:
         notes.append(f"{TOKEN} is not set: who is on call is {rot.file}'s answer, not PagerDuty's")
     else:
         notes.append(f"{team} has no pagerduty_schedule: who is on call is {rot.file}'s answer")
-    who = escalation.from_rotation(rot, team, now)
+    who = paging.from_rotation(rot, team, now)
     if who is None:
-        raise cli.UsageError(f"{escalation.nobody(rot, team, now)}; nothing was sent")
+        raise cli.UsageError(f"{paging.nobody(rot, team, now)}; nothing was sent")
     return who
 
 
@@ -196,7 +197,7 @@ def observe_slack(
         slack_id = slack.lookup_user(who.email)
         if slack_id is None:
             notes.append(f"{who.email} is not in Slack: the message names {who.name}")
-    thread, in_thread = escalation.parse_permalink(req.link), None
+    thread, in_thread = paging.parse_permalink(req.link), None
     if thread and thread.channel == channel:
         try:
             replies = slack.replies(channel, thread.ts)
@@ -209,16 +210,14 @@ def observe_slack(
             notes.append(f"the link is no message of {channel}: the message goes to the channel")
     elif thread:
         notes.append("the link is in another Slack channel: the message goes to the support one")
-    oldest = f"{escalation.search_from(rot, now).timestamp():.6f}"
+    oldest = f"{paging.search_from(rot, now).timestamp():.6f}"
     # The whole shift of a busy channel may be searched: pages of 999, the fewest requests.
-    found = slack.find_message(
-        channel, escalation.EVENT, oldest=oldest, limit=MAX_PAGE, dedup_key=key
-    )
+    found = slack.find_message(channel, paging.EVENT, oldest=oldest, limit=MAX_PAGE, dedup_key=key)
     return slack_id, Observed(found.ts if found else None, in_thread)
 
 
 def _ours(msg, key: str) -> bool:
-    return msg.event_type == escalation.EVENT and msg.payload.get("dedup_key") == key
+    return msg.event_type == paging.EVENT and msg.payload.get("dedup_key") == key
 
 
 # --- render and apply ---------------------------------------------------------------------------

@@ -8,26 +8,23 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from scripts import (
-    cli,
-    handoff,
-    sentry_errors,
-    stale,
-    stale_digest,
-    stale_plan,
-    stale_sources,
-    stale_state,
-    tiers,
-)
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
-from scripts.model import Rotation
+from scripts.handoff import weekly
 from scripts.plan import Change
-from scripts.problems import ConfigError
-from scripts.slack_threads import ts_of
-from scripts.stale_sources import Reading, SlackChannel
-from scripts.yaml_source import parse
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError
+from scripts.rotation.yaml_source import parse
+from scripts.sources import conversations as stale_sources
+from scripts.sources import state as stale_state
+from scripts.sources.conversations import Reading, SlackChannel
+from scripts.stale import clock, sentry_errors
+from scripts.stale import digest as stale_digest
+from scripts.stale import plan as stale_plan
+from scripts.stale.slack_threads import ts_of
+from scripts.tiers import directory as tiers
 
 TITLE = "Stale support conversations"
 EXIT_SOURCE_FAILED = 1  # a source could not be read: the digest says which, the others still show
@@ -54,14 +51,14 @@ def run(args) -> int:
     if args.apply and not where.channel:
         raise cli.UsageError("--apply posts to slack.channel: set it in the configuration")
     slack = Slack(token) if token else None
-    start = now - stale.lookback(cfg)
+    start = now - clock.lookback(cfg)
     state = open_state(args.state, args.config, now)
     channel = SlackChannel(slack, where.channel, start, state) if slack and where.channel else None
     readers = stale_sources.sources(rot, start, channel, directory, rules, state=state)
     readings = stale_sources.read_all(readers)
     errors = observe_errors(rot, now)
-    hours = stale.hero_hours(rot, cfg, now)
-    findings = stale.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
+    hours = clock.hero_hours(rot, cfg, now)
+    findings = clock.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
     hero = hero_of(rot, now, channel)
     statuses = [r.status for r in readings]
     day = stale_plan.day_of(now, rot.zone)
@@ -88,14 +85,14 @@ def run(args) -> int:
 # --- load ---------------------------------------------------------------------------------------
 
 
-def load_settings(rot: Rotation, config: str) -> stale.Settings:
+def load_settings(rot: Rotation, config: str) -> clock.Settings:
     """The `stale:` section; what the schema cannot check is reported at its rotation.yaml line."""
     raw = rot.settings.get("stale") or {}
-    problems = stale.settings_problems(raw)
+    problems = clock.settings_problems(raw)
     if problems:
         src = parse(Path(config).read_text(encoding="utf-8"), config)
         raise ConfigError(src.problem(path, message) for path, message in problems)
-    return stale.settings(raw)
+    return clock.settings(raw)
 
 
 def load_directory(rot: Rotation, config: str) -> tuple[tiers.Directory | None, tuple]:
@@ -133,7 +130,7 @@ def places(rot: Rotation, config: str) -> stale_plan.Where:
 
 def hero_of(rot: Rotation, now, channel: SlackChannel | None) -> stale_digest.Hero | None:
     """The current hero, with their Slack ID from rotation.yaml or, failing that, by email."""
-    handle = stale.current_hero(rot, now)
+    handle = clock.current_hero(rot, now)
     if handle is None:
         return None
     person = rot.people[handle]
@@ -146,8 +143,8 @@ def hero_of(rot: Rotation, now, channel: SlackChannel | None) -> stale_digest.He
     return stale_digest.Hero(person.name, slack_id)
 
 
-def observe(channel: SlackChannel | None, rot: Rotation, cfg: stale.Settings, now, day: str,
-            findings: list[stale.Finding]) -> stale_plan.Seen | None:  # fmt: skip
+def observe(channel: SlackChannel | None, rot: Rotation, cfg: clock.Settings, now, day: str,
+            findings: list[clock.Finding]) -> stale_plan.Seen | None:  # fmt: skip
     """Today's digest, the nudges posted already and this shift's handoff, from the history the
     Slack source read (read here if it could not be). None: the channel cannot be read, so
     nothing may be posted (today's digest could be posted twice)."""
@@ -188,13 +185,13 @@ def observe_errors(rot: Rotation, now) -> stale_digest.Errors | None:
 
 
 def find_handoff(channel: SlackChannel, rot: Rotation, now):
-    wk = handoff.week(rot, now)
+    wk = weekly.week(rot, now)
     if wk is None:
         return None
-    found = next(iter(channel.ours(handoff.EVENT_HANDOFF, shift_start=wk.shift_start)), None)
+    found = next(iter(channel.ours(weekly.EVENT_HANDOFF, shift_start=wk.shift_start)), None)
     if found is None and wk.start < channel.oldest:  # posted before the history read
         found = channel.slack.find_message(
-            channel.id, handoff.EVENT_HANDOFF, oldest=ts_of(wk.start), shift_start=wk.shift_start
+            channel.id, weekly.EVENT_HANDOFF, oldest=ts_of(wk.start), shift_start=wk.shift_start
         )
     return found
 
@@ -207,7 +204,7 @@ def posted(msg) -> stale_plan.Posted | None:
 
 
 def render(args, changes: list[Change], digest: stale_digest.Digest, markdown: str,
-           readings: list[Reading], findings: list[stale.Finding],
+           readings: list[Reading], findings: list[clock.Finding],
            errors: stale_digest.Errors | None = None) -> None:  # fmt: skip
     cli.write_summary(markdown)
     if args.format == "json":

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from scripts import cli, labels, tiers
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.github import Clients, GitHub, GitHubError
-from scripts.github_text import escape
-from scripts.model import Rotation
+from scripts.markup.github_text import escape
 from scripts.plan import Change
-from scripts.problems import ConfigError
-from scripts.yaml_source import parse
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError
+from scripts.rotation.yaml_source import parse
+from scripts.tiers import directory as tiers
+from scripts.tiers import labels
 
 TITLE = "GitHub issue labels"
 RATE_RESERVE = 100  # lookups stop this far above an empty rate limit, leaving room for writes

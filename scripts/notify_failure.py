@@ -10,9 +10,9 @@ from datetime import timedelta
 from scripts import cli
 from scripts import plan as plans
 from scripts.clients.slack import Slack, SlackError
+from scripts.markup.slack_text import escape, link
 from scripts.plan import Change
-from scripts.slack_text import escape, link
-from scripts.yaml_source import parse, read_text
+from scripts.rotation.yaml_source import parse, read_text
 
 TITLE = "Failure notice"
 EVENT = "support_hero_run_failed"  # message metadata: how a re-run finds the notice it posted

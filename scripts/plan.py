@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from scripts.github_text import escape
+from scripts.markup.github_text import escape
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,17 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from scripts import cli, handoff, sentry_errors
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
-from scripts.github_text import code_block, escape
-from scripts.model import Rotation
+from scripts.handoff import weekly
+from scripts.markup.github_text import code_block, escape
 from scripts.plan import Change
-from scripts.problems import ConfigError, Problem
-from scripts.yaml_source import parse
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import ConfigError, Problem
+from scripts.rotation.yaml_source import parse
+from scripts.stale import sentry_errors
 
 TITLE = "Slack handoff"
 
@@ -47,7 +49,7 @@ def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:
     cfg = load_settings(rot, args.config)
     now = cli.now_or(args)
     token = cli.token("SLACK_BOT_TOKEN", args.apply)
-    wk = handoff.week(rot, now)
+    wk = weekly.week(rot, now)
     if wk is None:
         print(f"No Support Hero shift holds {now:%Y-%m-%d %H:%M} UTC yet: nothing to post.",
               file=sys.stderr)  # fmt: skip
@@ -57,25 +59,25 @@ def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:
     slack = Slack(token) if token else None
     unreachable: list[Problem] = []
     if slack:
-        found, unreachable = lookup(slack, rot, handoff.people_to_mention(wk), ids)
+        found, unreachable = lookup(slack, rot, weekly.people_to_mention(wk), ids)
         ids |= found
         cli.report_problems(unreachable)
         seen = observe(slack, rot, cfg, wk, now, ids)
     else:
         print("SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
               file=sys.stderr)  # fmt: skip
-        seen = handoff.Observed()
+        seen = weekly.Observed()
     seen, reading = with_sentry(rot, wk, seen)
-    changes = handoff.plan(rot, cfg, now, ids, seen)
+    changes = weekly.plan(rot, cfg, now, ids, seen)
     keep = seen.posted.open_block if seen.posted else None
-    render(args, changes, handoff.message(rot, cfg, wk, ids, keep, seen.sentry), reading)
+    render(args, changes, weekly.message(rot, cfg, wk, ids, keep, seen.sentry), reading)
     return slack, changes, unreachable
 
 
 # --- load ---------------------------------------------------------------------------------------
 
 
-def load_settings(rot: Rotation, config: str) -> handoff.Settings:
+def load_settings(rot: Rotation, config: str) -> weekly.Settings:
     """The slack section, checked against the teams; problems name their rotation.yaml line."""
     src = parse(Path(config).read_text(encoding="utf-8"), config)
     slack = rot.settings.get("slack") or {}
@@ -92,7 +94,7 @@ def load_settings(rot: Rotation, config: str) -> handoff.Settings:
     if problems:
         raise ConfigError(problems)
     lines = {key: src.where(("slack", key))[0] for key in slack}
-    return handoff.settings(rot, lines)
+    return weekly.settings(rot, lines)
 
 
 # --- observe (read only) -----------------------------------------------------------------------
@@ -131,39 +133,39 @@ def _ts(instant: datetime) -> str:
 
 
 def observe(
-    slack: Slack, rot: Rotation, cfg: handoff.Settings, wk: handoff.Week, now: datetime, ids: dict
-) -> handoff.Observed:
+    slack: Slack, rot: Rotation, cfg: weekly.Settings, wk: weekly.Week, now: datetime, ids: dict
+) -> weekly.Observed:
     """Read what the plan compares against: this shift's message, groups, topic, reminder DMs."""
     msg = slack.find_message(
-        cfg.channel, handoff.EVENT_HANDOFF, oldest=_ts(wk.start), shift_start=wk.shift_start
+        cfg.channel, weekly.EVENT_HANDOFF, oldest=_ts(wk.start), shift_start=wk.shift_start
     )
     posted = None
     if msg:
-        keep = next((b for b in msg.blocks if b.get("block_id") == handoff.OPEN_BLOCK_ID), None)
+        keep = next((b for b in msg.blocks if b.get("block_id") == weekly.OPEN_BLOCK_ID), None)
         line = next((b for b in msg.blocks if b.get("block_id") == sentry_errors.BLOCK_ID), None)
-        posted = handoff.Posted(msg.ts, msg.payload.get("digest", ""), keep, line)
+        posted = weekly.Posted(msg.ts, msg.payload.get("digest", ""), keep, line)
     groups = None
     if cfg.hero_group or cfg.team_groups:
         groups = {
-            g.handle: handoff.Group(g.id, g.handle, g.users, g.disabled) for g in slack.usergroups()
+            g.handle: weekly.Group(g.id, g.handle, g.users, g.disabled) for g in slack.usergroups()
         }
     topic = slack.channel(cfg.channel).topic if cfg.topic else None
     dm, sent = None, frozenset()
-    reminder = handoff.reminder_due(rot, wk, now) if cfg.reminders else None
+    reminder = weekly.reminder_due(rot, wk, now) if cfg.reminders else None
     if reminder and reminder.person in ids:  # no Slack account: no DM (reported by lookup)
         dm = slack.open_dm(ids[reminder.person])
         found = slack.find_message(
             dm,
-            handoff.EVENT_REMINDER,
+            weekly.EVENT_REMINDER,
             oldest=_ts(reminder.opens),
             shift_start=reminder.key[0],
             kind=reminder.kind,
         )
         sent = frozenset({reminder.key}) if found else frozenset()
-    return handoff.Observed(posted, groups, topic, sent, dm)
+    return weekly.Observed(posted, groups, topic, sent, dm)
 
 
-def with_sentry(rot: Rotation, wk: handoff.Week, seen: handoff.Observed):
+def with_sentry(rot: Rotation, wk: weekly.Week, seen: weekly.Observed):
     """`seen` with the message's Sentry line, and how Sentry was read (None: not configured)."""
     cfg = sentry_errors.settings(rot.settings.get("sentry"))
     if cfg is None:
@@ -185,7 +187,7 @@ def observe_sentry(cfg: sentry_errors.Settings, start: datetime) -> sentry_error
 # --- render and apply ---------------------------------------------------------------------------
 
 
-def render(args, changes: list[Change], msg: handoff.Message, reading=None) -> None:
+def render(args, changes: list[Change], msg: weekly.Message, reading=None) -> None:
     """The plan and the message, and how Sentry was read (`reading` None: not configured)."""
     message = {"text": msg.text, "blocks": list(msg.blocks), "metadata": msg.metadata}
     note = reading.note() if reading else None

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from scripts import cli, pr_comment_body, rotation
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.github import Comment, GitHub, GitHubError
-from scripts.github_text import escape
-from scripts.model import Rotation
+from scripts.markup.github_text import escape
 from scripts.plan import Change
-from scripts.pr_comment_body import Body
-from scripts.problems import ConfigError, Problem
-from scripts.rotation_change import load_base, moves_ahead, rewrite_problems
+from scripts.rotation import load as rotation
+from scripts.rotation import pr_comment_body
+from scripts.rotation.change import load_base, moves_ahead, rewrite_problems
+from scripts.rotation.model import Rotation
+from scripts.rotation.pr_comment_body import Body
+from scripts.rotation.problems import ConfigError, Problem
 
 TITLE = "Pull request comment"
 TOKEN, REPOSITORY = "GITHUB_TOKEN", "GITHUB_REPOSITORY"

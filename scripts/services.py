@@ -17,8 +17,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from scripts import tiers
-from scripts.yaml_source import parse, read_text
+from scripts.rotation.yaml_source import parse, read_text
+from scripts.tiers import directory
 
 NEEDS_DIRECTORY = frozenset({"labels"})  # label_issues tiers by the customer directory
 SECTIONS = {  # switch: the rotation.yaml section that turns it on
@@ -39,14 +39,14 @@ def off_because(switch: str, data: object, env: Mapping[str, str], base: Path) -
         return f"rotation.yaml has no `{section}:` section, so this job is switched off."
     if switch in NEEDS_DIRECTORY and not _has_directory(env, base):
         return (
-            f"there is no customer directory ({tiers.ENV_CONTENT} or {tiers.ENV_PATH}, or "
+            f"there is no customer directory ({directory.ENV_CONTENT} or {directory.ENV_PATH}, or "
             "customers.yaml beside rotation.yaml), so issues cannot be tiered."
         )
     return None
 
 
 def _has_directory(env: Mapping[str, str], base: Path) -> bool:
-    given = env.get(tiers.ENV_CONTENT) or env.get(tiers.ENV_PATH)
+    given = env.get(directory.ENV_CONTENT) or env.get(directory.ENV_PATH)
     return bool(given) or (base / "customers.yaml").is_file()
 
 

@@ -8,14 +8,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import cli, customer_tiers, tiers
+from scripts import cli
 from scripts import plan as plans
 from scripts.clients.papercups import Papercups, PapercupsError
-from scripts.customer_tiers import Record
-from scripts.github_text import escape
-from scripts.model import Rotation
+from scripts.markup.github_text import escape
 from scripts.plan import Change
-from scripts.yaml_source import parse
+from scripts.rotation.model import Rotation
+from scripts.rotation.yaml_source import parse
+from scripts.tiers import customers as customer_tiers
+from scripts.tiers import directory as tiers
+from scripts.tiers.customers import Record
 
 TITLE = "Papercups customer tiers"
 EMAIL, PASSWORD = "PAPERCUPS_EMAIL", "PAPERCUPS_PASSWORD"

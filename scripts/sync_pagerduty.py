@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 from scripts import cli
-from scripts import pagerduty_plan as pdp
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError, Unauthorized
-from scripts.github_text import escape
-from scripts.model import HERO, Rotation
+from scripts.markup.github_text import escape
+from scripts.pagerduty import plan as pdp
 from scripts.plan import Change, render_json, render_markdown, render_text
-from scripts.problems import ConfigError, Problem
+from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.problems import ConfigError, Problem
 
 TOKEN = "PAGERDUTY_TOKEN"
 BATCH = 50  # overrides per POST (the array form)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scripts import rotation
-from scripts.model import Rotation
+from scripts.rotation import load as rotation
+from scripts.rotation.model import Rotation
 
 
 def text(

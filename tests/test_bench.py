@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench import cases, scenario, support
 from bench.__main__ import headroom, table, working_day
-from scripts import stale_sources
+from scripts.sources import conversations
 from tests.stale_world import IDS, KIM, LEE, SAM, ago, report, run, say
 from tests.test_flag_stale_slack import slack as slack  # the fixture
 
@@ -68,7 +68,7 @@ def test_the_scenario_is_seeded_and_mixed_as_said():
 
 
 def test_past_the_thread_bound_the_threads_quiet_longest_are_read(slack, capsys, monkeypatch):
-    monkeypatch.setattr(stale_sources, "MAX_SLACK_THREADS", 1)
+    monkeypatch.setattr(conversations, "MAX_SLACK_THREADS", 1)
     threads = {}
     for name, (who, hours) in {"quiet": (LEE[0], 40), "recent": (SAM[0], 5)}.items():
         threads[name] = q = say(slack, ago(hours=hours), who, "help")

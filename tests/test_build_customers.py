@@ -4,8 +4,9 @@ import pytest
 
 from fakes.hubspot import HubSpotFake
 from fakes.stripe import StripeFake
-from scripts import build_customers, tiers
+from scripts import build_customers
 from scripts.build_customers import Entry, Item, OpenDeal, Subscription
+from scripts.tiers import directory as tiers
 
 
 def item(cents, interval="month", quantity=1, plan="cloud", currency="usd"):

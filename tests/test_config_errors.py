@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import check_rotation, rotation
-from scripts.problems import ConfigError, annotation
+from scripts import check_rotation
+from scripts.rotation import load as rotation
+from scripts.rotation.problems import ConfigError, annotation
 from tests import rotations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_hero_team_without_secondary_is_a_warning_only():
 
 
 def test_annotation_escapes_as_actions_requires():
-    from scripts.problems import Problem
+    from scripts.rotation.problems import Problem
 
     p = Problem("dir/rot,a:tion.yaml", 3, 7, "swaps[0]", "100% wrong\nsecond line")
     assert annotation(p) == (

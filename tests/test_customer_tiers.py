@@ -2,23 +2,22 @@
 
 import pytest
 
-from scripts import customer_tiers as ct
-from scripts import tiers
-from scripts.customer_tiers import Record
-from scripts.tiers import COMMUNITY, FOCUS, SUBSCRIBER
+from scripts.tiers import customers, directory
+from scripts.tiers.customers import Record
+from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER
 
-DIRECTORY = tiers.build(
+DIRECTORY = directory.build(
     [
-        tiers.Customer("Big Bank", "enterprise", domains=("bigbank.example",), index=0),
-        tiers.Customer("Shop", "cloud", 100, domains=("shop.example",), index=1),
-        tiers.Customer("Free Co", "cloud", 0, domains=("free.example",), index=2),
+        directory.Customer("Big Bank", "enterprise", domains=("bigbank.example",), index=0),
+        directory.Customer("Shop", "cloud", 100, domains=("shop.example",), index=1),
+        directory.Customer("Free Co", "cloud", 0, domains=("free.example",), index=2),
     ]
 )
-RULES = tiers.rules(
+RULES = directory.rules(
     [{"tier": "focus", "plans": ["enterprise"]}, {"tier": "subscriber", "monthly_spend_over": 0}],
     [40, 41],
 )
-FOCUS_TAG, SUB_TAG, COMM_TAG = (ct.TAGS[t].name for t in (FOCUS, SUBSCRIBER, COMMUNITY))
+FOCUS_TAG, SUB_TAG, COMM_TAG = (customers.TAGS[t].name for t in (FOCUS, SUBSCRIBER, COMMUNITY))
 ALL_TAGS = {FOCUS_TAG: "t-focus", SUB_TAG: "t-sub", COMM_TAG: "t-comm"}
 
 
@@ -36,12 +35,12 @@ ALL_TAGS = {FOCUS_TAG: "t-focus", SUB_TAG: "t-sub", COMM_TAG: "t-comm"}
     ],
 )
 def test_the_tier_comes_from_the_email_domain(email, tier, how, line):
-    assert ct.wanted(email, DIRECTORY, RULES) == ct.Want(tier, how, line)
+    assert customers.wanted(email, DIRECTORY, RULES) == customers.Want(tier, how, line)
 
 
 @pytest.mark.parametrize("email", [None, "", "not an address"])
 def test_no_email_means_nothing_to_go_by(email):
-    assert ct.wanted(email, DIRECTORY, RULES) is None
+    assert customers.wanted(email, DIRECTORY, RULES) is None
 
 
 def kinds(changes) -> list[tuple[str, str, dict]]:
@@ -61,7 +60,7 @@ def kinds(changes) -> list[tuple[str, str, dict]]:
     ],
 )
 def test_metadata_tier_is_set_keeping_the_other_keys(metadata, expected):
-    changes = ct.plan([Record("c1", "a@bigbank.example", metadata)], DIRECTORY, RULES, None)
+    changes = customers.plan([Record("c1", "a@bigbank.example", metadata)], DIRECTORY, RULES, None)
     if expected is None:
         assert changes == []
     else:
@@ -72,7 +71,7 @@ def test_metadata_tier_is_set_keeping_the_other_keys(metadata, expected):
 
 def test_without_a_login_no_tags_are_planned_or_created():
     records = [Record("c1", "a@bigbank.example"), Record("c2", "b@gmail.com"), Record("c3", None)]
-    changes = ct.plan(records, DIRECTORY, RULES, None)
+    changes = customers.plan(records, DIRECTORY, RULES, None)
     assert [(c.action, c.target) for c in changes] == [
         ("set", "customer c1"),
         ("set", "customer c2"),
@@ -80,7 +79,7 @@ def test_without_a_login_no_tags_are_planned_or_created():
 
 
 def test_the_plan_names_no_email_and_no_company():
-    changes = ct.plan([Record("c1", "ada@bigbank.example")], DIRECTORY, RULES, {})
+    changes = customers.plan([Record("c1", "ada@bigbank.example")], DIRECTORY, RULES, {})
     text = repr([(c.target, c.summary, c.reason) for c in changes])
     assert "ada@" not in text and "Big Bank" not in text and "bigbank" not in text
 
@@ -100,7 +99,7 @@ def test_the_plan_names_no_email_and_no_company():
 )
 def test_tier_tags_are_added_and_replaced(has, add, remove):
     record = Record("c1", "a@bigbank.example", {"tier": FOCUS}, frozenset(has))
-    changes = ct.plan([record], DIRECTORY, RULES, ALL_TAGS)
+    changes = customers.plan([record], DIRECTORY, RULES, ALL_TAGS)
     if remove is None:
         assert changes == []
         return
@@ -113,10 +112,10 @@ def test_missing_tags_are_created_first_and_only_those_needed():
         Record("c1", "a@bigbank.example", {}, frozenset()),
         Record("c2", "b@gmail.com", {}, frozenset({COMM_TAG})),  # has its tag already
     ]
-    changes = ct.plan(records, DIRECTORY, RULES, {COMM_TAG: "t-comm"})
+    changes = customers.plan(records, DIRECTORY, RULES, {COMM_TAG: "t-comm"})
     assert kinds(changes)[0] == (
         "create",
-        ct.TAGS_TARGET,
+        customers.TAGS_TARGET,
         {"name": FOCUS_TAG, "color": "#b60205", "description": "Focus customer: answered first"},
     )
     assert [c.action for c in changes] == ["create", "tag", "set", "set"]
@@ -129,7 +128,7 @@ def test_a_planned_apply_leaves_nothing_to_plan():
         Record("c2", "s@shop.example", None, frozenset()),
         Record("c3", "z@gmail.com", {"tier": FOCUS}, frozenset({FOCUS_TAG, COMM_TAG})),
     ]
-    changes = ct.plan(records, DIRECTORY, RULES, ALL_TAGS)
+    changes = customers.plan(records, DIRECTORY, RULES, ALL_TAGS)
     after = []
     for r in records:
         meta, tags = r.metadata, set(r.tier_tags)
@@ -140,11 +139,11 @@ def test_a_planned_apply_leaves_nothing_to_plan():
                 tags = (tags | {c.data["add"]} - {None}) - set(c.data["remove"])
         after.append(Record(r.id, r.email, meta, frozenset(tags)))
     assert len(changes) == 6
-    assert ct.plan(after, DIRECTORY, RULES, ALL_TAGS) == []
+    assert customers.plan(after, DIRECTORY, RULES, ALL_TAGS) == []
 
 
 def test_tally_counts_tiers_and_customers_without_email():
     records = [Record("1", "a@bigbank.example"), Record("2", "b@x.example"), Record("3", None)]
-    assert ct.tally(records, DIRECTORY, RULES) == {
+    assert customers.tally(records, DIRECTORY, RULES) == {
         FOCUS: 1, SUBSCRIBER: 0, COMMUNITY: 1, "no email": 1,
     }  # fmt: skip

@@ -9,7 +9,7 @@ import pytest
 
 from demo import sections, support, tour, world
 from fakes import github, papercups, sentry, slack
-from scripts import rotation
+from scripts.rotation import load as rotation
 
 JOBS = [
     "check_rotation",

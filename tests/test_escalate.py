@@ -11,8 +11,9 @@ from fakes.base import fake_env
 from fakes.pagerduty import PagerDutyFake
 from fakes.pagerduty_events import PagerDutyEventsFake
 from fakes.slack import WORKSPACE_URL, SlackFake
-from scripts import escalate, rotation
+from scripts import escalate
 from scripts.clients.pagerduty import PagerDutyError, PagerDutyEvents
+from scripts.rotation import load as rotation
 from tests.test_escalation import NOW, ROTATION_YAML
 
 CHANNEL = "C0SUPPORT1"

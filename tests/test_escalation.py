@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scripts import escalation, rotation
-from scripts.escalation import Context, Observed, Request, Route, Secondary, Thread
+from scripts.escalation import paging
+from scripts.escalation.paging import Context, Observed, Request, Route, Secondary, Thread
+from scripts.rotation import load as rotation
 
 ROTATION_YAML = """\
 timezone: Europe/London
@@ -72,10 +73,10 @@ def bob(**kw) -> Secondary:
 )
 def test_check_request(rot, team, summary, link, expected):
     if isinstance(expected, Request):
-        assert escalation.check_request(rot, team, summary, link) == expected
+        assert paging.check_request(rot, team, summary, link) == expected
     else:
-        with pytest.raises(escalation.InputError, match=re.escape(expected)):
-            escalation.check_request(rot, team, summary, link)
+        with pytest.raises(paging.InputError, match=re.escape(expected)):
+            paging.check_request(rot, team, summary, link)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +102,7 @@ def test_check_request(rot, team, summary, link, expected):
     ],
 )
 def test_parse_permalink(url, expected):
-    assert escalation.parse_permalink(url) == expected
+    assert paging.parse_permalink(url) == expected
 
 
 @pytest.mark.parametrize(
@@ -123,11 +124,11 @@ def test_parse_permalink(url, expected):
 )
 def test_routing_keys(rot, text, key, warning, error):
     if error:
-        with pytest.raises(escalation.InputError, match=error) as caught:
-            escalation.routing_keys(text, rot, "core")
+        with pytest.raises(paging.InputError, match=error) as caught:
+            paging.routing_keys(text, rot, "core")
         assert "not-a-key" not in str(caught.value)
         return
-    found, warnings = escalation.routing_keys(text, rot, "core")
+    found, warnings = paging.routing_keys(text, rot, "core")
     assert found == key
     assert [w for w in warnings if warning and warning in w] == warnings
     assert all(KEY not in w for w in warnings)
@@ -145,7 +146,7 @@ def test_routing_keys(rot, text, key, warning, error):
     ],
 )
 def test_route(routing_key, token, service, sender, kind, missing):
-    how = escalation.route("core", routing_key, token, service, sender)
+    how = paging.route("core", routing_key, token, service, sender)
     assert how.kind == kind
     if missing:
         assert how.missing[0] == "a routing key in PAGERDUTY_ROUTING_KEYS"
@@ -174,7 +175,7 @@ class Row:
 )
 def test_from_pagerduty(rot, email, name, handle):
     row = Row("PU9", "Zed (PagerDuty)", NOW, NOW + timedelta(days=1))
-    who = escalation.from_pagerduty(rot, row, email, "PCORE01")
+    who = paging.from_pagerduty(rot, row, email, "PCORE01")
     assert (who.name, who.handle, who.pagerduty_id) == (name, handle, "PU9")
     assert (
         who.source == "PagerDuty schedule PCORE01 (final schedule)"
@@ -196,16 +197,16 @@ def test_from_pagerduty(rot, email, name, handle):
     ],
 )
 def test_from_rotation_and_nobody(rot, team, at, who, nobody):
-    found = escalation.from_rotation(rot, team, at)
+    found = paging.from_rotation(rot, team, at)
     assert (found.handle if found else None) == who
     if found:
         assert found.source == "rotation.yaml" and found.start <= at < found.end and found.line
     else:
-        assert nobody in escalation.nobody(rot, team, at)
+        assert nobody in paging.nobody(rot, team, at)
 
 
 def test_nobody_in_pagerduty_hints_at_rotation_yaml(rot):
-    text = escalation.nobody(rot, "core", NOW, "PCORE01")
+    text = paging.nobody(rot, "core", NOW, "PCORE01")
     assert text == (
         "nobody is on call for Core at 2027-03-10 12:00 UTC in PagerDuty schedule PCORE01 "
         "(rotation.yaml says Bob Brennan: run sync_pagerduty)"
@@ -216,7 +217,7 @@ def test_nobody_in_pagerduty_hints_at_rotation_yaml(rot):
     ("handle", "note"), [("dave", "also the Support Hero on call now"), ("bob", None)]
 )
 def test_hero_note(rot, handle, note):
-    text = escalation.hero_note(rot, bob(handle=handle), NOW)
+    text = paging.hero_note(rot, bob(handle=handle), NOW)
     assert (note in text) if note else text is None
 
 
@@ -239,9 +240,9 @@ SAME = Request("core", "Acme cannot export", "https://a.example/t/1")
     ],
 )
 def test_dedup_key(rot, req, who, at, same):
-    key = escalation.dedup_key(rot, SAME, bob(), NOW)
+    key = paging.dedup_key(rot, SAME, bob(), NOW)
     assert key.startswith("support-hero/core/2027-03-08/") and len(key) < 255
-    assert (escalation.dedup_key(rot, req, who, at) == key) is same
+    assert (paging.dedup_key(rot, req, who, at) == key) is same
 
 
 @pytest.mark.parametrize(
@@ -256,7 +257,7 @@ def test_dedup_key(rot, req, who, at, same):
 def test_dedup_key_subject(rot, a, b, same):
     def key(text):
         link = text if text.startswith("https://") else None
-        return escalation.dedup_key(rot, Request("core", "x" if link else text, link), bob(), NOW)
+        return paging.dedup_key(rot, Request("core", "x" if link else text, link), bob(), NOW)
 
     assert (key(a) == key(b)) is same
 
@@ -271,7 +272,7 @@ def ctx(**kw) -> Context:
 
 def test_event(rot):
     req = Request("core", "a" * 2000, "https://a.example/t/1")
-    body = escalation.event(rot, req, bob(), "k1", "octocat", "https://github.com/o/r/actions/1")
+    body = paging.event(rot, req, bob(), "k1", "octocat", "https://github.com/o/r/actions/1")
     payload = body["payload"]
     assert len(payload["summary"]) == 1024 and payload["summary"].endswith("…")
     assert (payload["severity"], payload["source"], payload["component"]) == (
@@ -292,9 +293,7 @@ def test_event(rot):
 
 
 def test_incident(rot):
-    args = escalation.incident(
-        rot, Request("core", "x"), bob(pagerduty_id="PU1"), "k1", "PS1", "f@x"
-    )
+    args = paging.incident(rot, Request("core", "x"), bob(pagerduty_id="PU1"), "k1", "PS1", "f@x")
     assert args == {
         "title": "Support escalation: x",
         "service_id": "PS1",
@@ -339,7 +338,7 @@ def test_incident(rot):
 )
 def test_message(rot, team, summary, slack_id, link, requester, lines):
     req = Request(team, summary, link)
-    msg = escalation.message(rot, req, bob(), slack_id, "k1", Route("events"), None, requester)
+    msg = paging.message(rot, req, bob(), slack_id, "k1", Route("events"), None, requester)
     assert msg["text"].split("\n") == lines
     assert msg["metadata"] == {
         "event_type": "support_hero_escalation",
@@ -374,7 +373,7 @@ OTHER_CHANNEL = PERMALINK.replace("C0SUPPORT1", "C0OTHER001")
 )
 def test_plan(rot, link, context, seen, actions, thread_ts):
     who = bob(pagerduty_id="PU1", source="PagerDuty schedule PCORE01")
-    changes = escalation.plan(rot, Request("core", "x", link), who, context, seen)
+    changes = paging.plan(rot, Request("core", "x", link), who, context, seen)
     assert [c.action for c in changes] == actions
     if not changes:
         return
@@ -391,4 +390,4 @@ def test_plan(rot, link, context, seen, actions, thread_ts):
 
 
 def test_search_from_is_the_shift_start(rot):
-    assert escalation.search_from(rot, NOW) == datetime(2027, 3, 8, 9, 0, tzinfo=UTC)
+    assert paging.search_from(rot, NOW) == datetime(2027, 3, 8, 9, 0, tzinfo=UTC)

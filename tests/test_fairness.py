@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts import fairness, rotation
+from scripts.rotation import fairness
+from scripts.rotation import load as rotation
 from tests import rotations
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)

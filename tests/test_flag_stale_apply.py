@@ -9,10 +9,14 @@ from fakes.base import fake_env
 from fakes.github import GitHubFake
 from fakes.papercups import PapercupsFake
 from fakes.slack import SlackFake
-from scripts import handoff, post_handoff, rotation, stale, stale_plan
-from scripts.slack_threads import NUDGE_EVENT
-from scripts.stale_digest import EVENT_TYPE as DIGEST
-from scripts.stale_digest import Digest, Hero
+from scripts import post_handoff
+from scripts.handoff import weekly
+from scripts.rotation import load as rotation
+from scripts.stale import clock as stale
+from scripts.stale import plan
+from scripts.stale.digest import EVENT_TYPE as DIGEST
+from scripts.stale.digest import Digest, Hero
+from scripts.stale.slack_threads import NUDGE_EVENT
 from tests.stale_world import (
     DIRECTORY,
     IDS,
@@ -52,8 +56,8 @@ class World:
         return ours(self.slack, NUDGE_EVENT)
 
     def open_block(self) -> str:
-        (msg,) = top_level(self.slack, handoff.EVENT_HANDOFF)
-        block = next(b for b in msg["blocks"] if b.get("block_id") == handoff.OPEN_BLOCK_ID)
+        (msg,) = top_level(self.slack, weekly.EVENT_HANDOFF)
+        block = next(b for b in msg["blocks"] if b.get("block_id") == weekly.OPEN_BLOCK_ID)
         return block["text"]["text"]
 
 
@@ -237,7 +241,7 @@ def test_keys_are_read_from_every_digest_thread_since_the_wait_began(world, caps
 
 # --- the plan, pure -------------------------------------------------------------------------------
 
-WHERE = stale_plan.Where("C0SUPPORT1", 17, 21)
+WHERE = plan.Where("C0SUPPORT1", 17, 21)
 LONDON = ZoneInfo("Europe/London")
 
 
@@ -251,17 +255,17 @@ def finding(source: str, minutes: int, tier: str = "focus", n: int = 0) -> stale
 def digest(text: str) -> Digest:
     raw = Digest(text, ({"type": "section", "text": {"type": "mrkdwn", "text": text}},),
                  {"event_type": DIGEST, "event_payload": {"late": 1, "very_late": 0}})  # fmt: skip
-    return stale_plan.stamped(raw, "2026-12-02")
+    return plan.stamped(raw, "2026-12-02")
 
 
 def test_the_digest_is_posted_then_updated_only_when_its_content_changes():
     first = digest("one late")
-    (post,) = stale_plan.plan_digest(first, None, WHERE)
-    seen = stale_plan.Posted("1.000100", first.metadata["event_payload"])
+    (post,) = plan.plan_digest(first, None, WHERE)
+    seen = plan.Posted("1.000100", first.metadata["event_payload"])
     assert (post.action, post.line, post.data["metadata"]["event_payload"]["day"]) == (
         "post", 17, "2026-12-02")  # fmt: skip
-    assert stale_plan.plan_digest(digest("one late"), seen, WHERE) == []
-    (update,) = stale_plan.plan_digest(digest("two late"), seen, WHERE)
+    assert plan.plan_digest(digest("one late"), seen, WHERE) == []
+    (update,) = plan.plan_digest(digest("two late"), seen, WHERE)
     assert (update.action, update.data["ts"]) == ("update", "1.000100")
 
 
@@ -282,7 +286,7 @@ def test_nudges_once_per_threshold(source, minutes, nudged, thread):
     f = finding(source, minutes)
     keys = frozenset(stale.nudge_key(f.key, f.waiting_since, lvl) for lvl in nudged)
     hero = Hero("Bo", "UBO000000")
-    changes = stale_plan.plan_nudges([f], keys, hero, WHERE, "9.000001")
+    changes = plan.plan_nudges([f], keys, hero, WHERE, "9.000001")
     assert [c.data["thread_ts"] for c in changes] == ([thread] if thread else [])
     for c in changes:
         assert c.data["metadata"]["event_payload"]["key"].endswith(f"#{f.level}")
@@ -292,25 +296,25 @@ def test_nudges_once_per_threshold(source, minutes, nudged, thread):
 
 def test_nudges_are_capped_a_run():
     many = [finding("github", 60 + i, n=i) for i in range(30)]
-    changes = stale_plan.plan_nudges(many, frozenset(), None, WHERE, None)
-    assert len(changes) == stale_plan.MAX_NUDGES == 20
+    changes = plan.plan_nudges(many, frozenset(), None, WHERE, None)
+    assert len(changes) == plan.MAX_NUDGES == 20
 
 
 def test_the_handoff_block_changes_only_with_the_conversations():
     fs = [finding("github", 45), finding("slack", 20, "community")]
-    block = stale_plan.open_block(fs, LONDON)
+    block = plan.open_block(fs, LONDON)
     assert block["text"]["text"] == (
         "*Open conversations:* Focus 1, Subscriber 0, Community 1 · oldest waiting: "
         "<https://x.example/1|Cy &lt;C&gt;> (Focus · GitHub, since Wed 2 Dec 14:15 GMT)"
     )
-    hero = handoff.section("hero", "Bo")
-    posted = stale_plan.Posted("5.0", {"shift_start": "x", "digest": "d"}, (hero, block))
-    assert stale_plan.plan_handoff(fs, posted, WHERE, LONDON) == []
-    (change,) = stale_plan.plan_handoff(fs[:1], posted, WHERE, LONDON)
+    hero = weekly.section("hero", "Bo")
+    posted = plan.Posted("5.0", {"shift_start": "x", "digest": "d"}, (hero, block))
+    assert plan.plan_handoff(fs, posted, WHERE, LONDON) == []
+    (change,) = plan.plan_handoff(fs[:1], posted, WHERE, LONDON)
     assert change.data["blocks"][0] == hero and change.data["ts"] == "5.0"
     assert change.data["metadata"]["event_payload"] == {"shift_start": "x", "digest": "d"}
-    no_block = stale_plan.Posted("5.0", {}, (hero,))  # an older handoff without the block
-    assert stale_plan.plan_handoff(fs, no_block, WHERE, LONDON) == []
+    no_block = plan.Posted("5.0", {}, (hero,))  # an older handoff without the block
+    assert plan.plan_handoff(fs, no_block, WHERE, LONDON) == []
 
 
 def test_a_lost_answer_posts_no_second_digest_or_nudge(world, capsys):

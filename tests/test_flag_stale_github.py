@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from fakes.github import GitHubFake
-from scripts import github_threads as gt
-from scripts import stale, stale_sources, stale_state
-from scripts.stale import BOT, CUSTOMER, US
+from scripts.sources import conversations
+from scripts.sources import state as stale_state
+from scripts.stale import clock as stale
+from scripts.stale import github_threads as gt
+from scripts.stale.clock import BOT, CUSTOMER, US
 from tests.stale_world import DIRECTORY, NOW, REPO, ago, by_key, report, run, write_config
 
 TEAM = frozenset({"ann-a", "bo-b"})
@@ -285,7 +287,7 @@ def test_comment_listing_starts_at_the_oldest_issue_needing_it(github, capsys):
 
 
 def test_the_per_run_bound_on_one_by_one_reads_is_said(github, capsys, monkeypatch):
-    monkeypatch.setattr(stale_sources, "MAX_GITHUB_THREADS", 1)
+    monkeypatch.setattr(conversations, "MAX_GITHUB_THREADS", 1)
     for _ in range(3):
         revived = issue(github, "cust", 24 * 40)
         comment(github, revived, "bo-b", 24 * 39)

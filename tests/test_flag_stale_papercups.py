@@ -8,8 +8,10 @@ import pytest
 
 from fakes.base import fake_env
 from fakes.papercups import PapercupsFake
-from scripts import flag_stale, stale, stale_sources
-from scripts.rotation import load
+from scripts import flag_stale
+from scripts.rotation.load import load
+from scripts.sources import conversations as stale_sources
+from scripts.stale import clock as stale
 from tests import rotations, stale_world
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday; hero: a (a@example.com)

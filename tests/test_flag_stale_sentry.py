@@ -14,11 +14,11 @@ from fakes.base import fake_env
 from fakes.github import GitHubFake
 from fakes.sentry import SentryFake
 from fakes.slack import SlackFake
-from scripts import rotation
-from scripts import sentry_errors as se
-from scripts import stale_digest as d
 from scripts.clients.sentry import Issue
-from scripts.stale_digest import EVENT_TYPE as DIGEST
+from scripts.rotation import load as rotation
+from scripts.stale import digest as d
+from scripts.stale import sentry_errors as se
+from scripts.stale.digest import EVENT_TYPE as DIGEST
 from tests.stale_world import (
     CHANNEL,
     NOW,

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from fakes.slack import BOT_USER
-from scripts import stale, stale_sources
 from scripts.clients.slack import Message
-from scripts.slack_threads import DECIDED, FETCH, SKIP, People, read_head, ts_of
-from scripts.stale import CUSTOMER, US
+from scripts.sources import conversations
+from scripts.stale import clock
+from scripts.stale.clock import CUSTOMER, US
+from scripts.stale.slack_threads import DECIDED, FETCH, SKIP, People, read_head, ts_of
 from tests.stale_world import (
     CHANNEL,
     DIRECTORY,
@@ -80,7 +81,7 @@ def test_what_the_parent_settles(case, msg, verdict, authors):
 @pytest.fixture
 def slack(slack_fake, monkeypatch, tmp_path):
     """The Slack fake with the team and three customers; only Slack configured in the job."""
-    from scripts import rotation
+    from scripts.rotation import load as rotation
 
     config = write_config(tmp_path)
     slack_fake.seed_from_rotation(rotation.load(config)[0])
@@ -276,7 +277,7 @@ def test_history_is_read_in_pages_of_999(slack, capsys):
 
 
 def test_the_per_run_bound_is_said_in_the_digest(slack, capsys, monkeypatch):
-    monkeypatch.setattr(stale_sources, "MAX_SLACK_HISTORY_PAGES", 1)
+    monkeypatch.setattr(conversations, "MAX_SLACK_HISTORY_PAGES", 1)
     say(slack, ago(hours=30), SAM[0], "older")
     for i in range(999):
         say(slack, ago(hours=20) + timedelta(seconds=i), IDS["ann"], f"note {i}")
@@ -321,9 +322,9 @@ def test_bad_config_asks_slack_nothing(slack, capsys, tmp_path):
 
 
 def test_lookback_covers_twice_the_slowest_target():
-    assert stale.lookback(stale.settings({})) == timedelta(days=14)  # 2 x close_after_days
+    assert clock.lookback(clock.settings({})) == timedelta(days=14)  # 2 x close_after_days
     hours = {"working_hours": {"enabled": True}, "close_after_days": 2}
-    assert stale.lookback(stale.settings(hours)) == timedelta(days=16)  # 3 working days: 8d
+    assert clock.lookback(clock.settings(hours)) == timedelta(days=16)  # 3 working days: 8d
 
 
 def test_a_reply_sent_also_to_the_channel_is_a_reply_not_a_conversation(slack, capsys):

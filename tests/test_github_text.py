@@ -5,7 +5,7 @@ import re
 import cmarkgfm
 import pytest
 
-from scripts.github_text import WORD_JOINER, escape
+from scripts.markup.github_text import WORD_JOINER, escape
 
 HOSTILE = [
     "![x](http://attacker.example/pixel.png)",

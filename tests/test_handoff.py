@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from scripts import handoff as h
-from scripts import rotation
+from scripts.handoff import weekly
+from scripts.rotation import load as rotation
 
 # Hero weeks from Mon 1 Mar 2027: alice, carol, bob (Wed 17 Mar: dave), dave (the clocks go
 # forward on Sun 28 Mar: 167 hours), alice, carol, bob, dave (Wed 21 Apr: bob), ...
@@ -55,7 +55,7 @@ def rot():
 
 @pytest.fixture(scope="module")
 def cfg(rot):
-    return h.settings(rot)
+    return weekly.settings(rot)
 
 
 def at(text: str) -> datetime:
@@ -77,7 +77,7 @@ def at(text: str) -> datetime:
     ],
 )
 def test_week(rot, now, hero, hero_others, swaps, next_hero):
-    wk = h.week(rot, at(now))
+    wk = weekly.week(rot, at(now))
     assert wk.hero.main == hero
     assert [(s.start.isoformat(), s.person) for s in wk.hero.others] == hero_others
     assert len(wk.swaps) == swaps
@@ -85,7 +85,7 @@ def test_week(rot, now, hero, hero_others, swaps, next_hero):
 
 
 def test_no_week_before_the_rotation_starts(rot):
-    assert h.week(rot, at("2027-02-28T12:00:00Z")) is None
+    assert weekly.week(rot, at("2027-02-28T12:00:00Z")) is None
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_no_week_before_the_rotation_starts(rot):
     ],
 )
 def test_dst_week_says_how_long_the_shift_is(rot, now, hours, zones):
-    note = h.dst_note(rot, h.week(rot, at(now)))
+    note = weekly.dst_note(rot, weekly.week(rot, at(now)))
     if hours is None:
         assert note is None
     else:
@@ -118,7 +118,7 @@ def test_dst_week_says_how_long_the_shift_is(rot, now, hours, zones):
     ],
 )
 def test_local_handoff_time(rot, handle, instant, text):
-    assert h.local_time(rot, handle, at(instant)) == text
+    assert weekly.local_time(rot, handle, at(instant)) == text
 
 
 # --- the message ----------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def markup(text: str) -> list[str]:
     return re.findall(r"<[^>]*>", text)
 
 
-def all_texts(msg: h.Message) -> list[str]:
+def all_texts(msg: weekly.Message) -> list[str]:
     texts = [msg.text]
     for block in msg.blocks:
         texts += [block["text"]["text"]] if "text" in block else []
@@ -146,7 +146,7 @@ def all_texts(msg: h.Message) -> list[str]:
 )
 @pytest.mark.parametrize("ids", [IDS, {}], ids=["ids", "no-ids"])
 def test_message_markup_is_only_ours(rot, cfg, now, ids):
-    msg = h.message(rot, cfg, h.week(rot, at(now)), ids)
+    msg = weekly.message(rot, cfg, weekly.week(rot, at(now)), ids)
     for text in all_texts(msg):
         for token in markup(text):
             assert ALLOWED_MARKUP.fullmatch(token), token
@@ -156,7 +156,7 @@ def test_message_markup_is_only_ours(rot, cfg, now, ids):
 
 
 def test_swap_week_message(rot, cfg):
-    msg = h.message(rot, cfg, h.week(rot, at("2027-03-15T10:00:00Z")), IDS)
+    msg = weekly.message(rot, cfg, weekly.week(rot, at("2027-03-15T10:00:00Z")), IDS)
     swaps = next(b for b in msg.blocks if b["block_id"] == "swaps")["text"]["text"]
     assert swaps == (
         "*Swaps this week*\n• Wed 17 Mar 09:00 GMT → Thu 18 Mar 09:00 GMT: <@U0DAVE0001> covers "
@@ -174,7 +174,7 @@ def test_swap_week_message(rot, cfg):
 
 
 def test_dst_week_message(rot, cfg):
-    msg = h.message(rot, cfg, h.week(rot, at("2027-03-22T10:00:00Z")), IDS)
+    msg = weekly.message(rot, cfg, weekly.week(rot, at("2027-03-22T10:00:00Z")), IDS)
     ids = [b["block_id"] for b in msg.blocks]
     assert ids == ["title", "shift", "hero", "secondaries", "dst", "open-conversations", "next",
                    "guide", "links"]  # fmt: skip
@@ -185,19 +185,19 @@ def test_dst_week_message(rot, cfg):
 
 
 def test_message_without_swaps_or_dst_has_neither_block(rot, cfg):
-    msg = h.message(rot, cfg, h.week(rot, at("2027-03-08T10:00:00Z")), IDS)
+    msg = weekly.message(rot, cfg, weekly.week(rot, at("2027-03-08T10:00:00Z")), IDS)
     assert not {"swaps", "dst"} & {b["block_id"] for b in msg.blocks}
     assert "Focus, then Subscriber, then Community" in msg.text
     assert "under 15 minutes great, under an hour okay, over a day too late" in msg.text
 
 
 def test_digest_ignores_the_open_conversations_block(rot, cfg):
-    wk = h.week(rot, at("2027-03-15T10:00:00Z"))
-    counted = h.open_block({"Focus": 2, "Community": 5}, "3 h")
-    plain, kept = h.message(rot, cfg, wk, IDS), h.message(rot, cfg, wk, IDS, keep=counted)
+    wk = weekly.week(rot, at("2027-03-15T10:00:00Z"))
+    counted = weekly.open_block({"Focus": 2, "Community": 5}, "3 h")
+    plain, kept = weekly.message(rot, cfg, wk, IDS), weekly.message(rot, cfg, wk, IDS, keep=counted)
     assert plain.digest == kept.digest
     assert counted in kept.blocks and counted not in plain.blocks
-    other = h.message(rot, cfg, wk, {**IDS, "bob": "U0BOB00002"})
+    other = weekly.message(rot, cfg, wk, {**IDS, "bob": "U0BOB00002"})
     assert other.digest != plain.digest
 
 
@@ -218,7 +218,7 @@ def test_digest_ignores_the_open_conversations_block(rot, cfg):
     ],
 )
 def test_reminder_due(rot, now, due):
-    r = h.reminder_due(rot, h.week(rot, at(now)), at(now))
+    r = weekly.reminder_due(rot, weekly.week(rot, at(now)), at(now))
     assert (r.person, r.kind, r.start.isoformat()) == due
 
 
@@ -227,12 +227,12 @@ def test_no_reminder_when_the_hero_stays(tmp_path):
     text = text[: text.index("swaps:")] + text[text.index("links:") :]
     solo = rotation.load("rotation.yaml", text=text)[0]
     now = at("2027-03-15T10:00:00Z")
-    assert h.reminder_due(solo, h.week(solo, now), now) is None
+    assert weekly.reminder_due(solo, weekly.week(solo, now), now) is None
 
 
 def test_reminder_message(rot, cfg):
     now = at("2027-03-21T10:00:00Z")
-    msg = h.reminder_message(rot, cfg, h.reminder_due(rot, h.week(rot, now), now))
+    msg = weekly.reminder_message(rot, cfg, weekly.reminder_due(rot, weekly.week(rot, now), now))
     assert msg.text.startswith(
         ":wave: Heads-up: your Support Hero week starts tomorrow, Mon 22 Mar at 14:30 IST your time"
     )
@@ -262,9 +262,9 @@ BOB, DAVE = "Bob !channel Brennan", "Dave @\u2060here Dimitrov"  # as a topic sh
     ],
 )
 def test_desired_groups_and_topic(rot, cfg, now, groups, hero):
-    wanted = h.desired_groups(rot, cfg, at(now))
+    wanted = weekly.desired_groups(rot, cfg, at(now))
     assert {handle: person for handle, (_, person) in wanted.items()} == groups
-    assert h.desired_topic(rot, cfg, at(now)) == f"Support Hero on call: {hero}"
+    assert weekly.desired_topic(rot, cfg, at(now)) == f"Support Hero on call: {hero}"
 
 
 @pytest.mark.parametrize(
@@ -277,60 +277,61 @@ def test_desired_groups_and_topic(rot, cfg, now, groups, hero):
     ],
 )
 def test_topic_template(rot, cfg, template, topic):
-    custom = h.Settings(**{**cfg.__dict__, "topic": template})
-    assert h.desired_topic(rot, custom, at("2027-03-22T10:00:00Z")) == topic
+    custom = weekly.Settings(**{**cfg.__dict__, "topic": template})
+    assert weekly.desired_topic(rot, custom, at("2027-03-22T10:00:00Z")) == topic
 
 
 NOW = at("2027-03-15T10:00:00Z")
 
 
-def settled(rot, cfg) -> h.Observed:
+def settled(rot, cfg) -> weekly.Observed:
     """What Slack looks like once the plan for NOW has been applied."""
-    wk = h.week(rot, NOW)
-    msg = h.message(rot, cfg, wk, IDS)
-    groups = {"support-hero": h.Group("S1", "support-hero", ("U0BOB00001",)),
-              "core-oncall": h.Group("S2", "core-oncall", ("U0BOB00001",))}  # fmt: skip
-    reminder = h.reminder_due(rot, wk, NOW)
-    topic = h.desired_topic(rot, cfg, NOW)
-    posted = h.Posted("1.000001", msg.digest)
-    return h.Observed(posted, groups, topic, frozenset({reminder.key}), "D0DAVE")
+    wk = weekly.week(rot, NOW)
+    msg = weekly.message(rot, cfg, wk, IDS)
+    groups = {"support-hero": weekly.Group("S1", "support-hero", ("U0BOB00001",)),
+              "core-oncall": weekly.Group("S2", "core-oncall", ("U0BOB00001",))}  # fmt: skip
+    reminder = weekly.reminder_due(rot, wk, NOW)
+    topic = weekly.desired_topic(rot, cfg, NOW)
+    posted = weekly.Posted("1.000001", msg.digest)
+    return weekly.Observed(posted, groups, topic, frozenset({reminder.key}), "D0DAVE")
 
 
 def test_plan_is_empty_when_slack_matches(rot, cfg):
-    assert h.plan(rot, cfg, NOW, IDS, settled(rot, cfg)) == []
+    assert weekly.plan(rot, cfg, NOW, IDS, settled(rot, cfg)) == []
 
 
 @pytest.mark.parametrize(
     ("drift", "actions"),
     [
         ({"posted": None}, [("post", "#C0SUPPORT1")]),
-        ({"posted": h.Posted("1.000001", "stale")}, [("update", "#C0SUPPORT1")]),
+        ({"posted": weekly.Posted("1.000001", "stale")}, [("update", "#C0SUPPORT1")]),
         ({"groups": {}}, [("create", "@support-hero"), ("create", "@core-oncall")]),
-        ({"groups": {"support-hero": h.Group("S1", "support-hero", ("U0ALICE001", "U0BOB00001")),
-                     "core-oncall": h.Group("S2", "core-oncall", ("U0BOB00001",))}},
+        ({"groups": {"support-hero": weekly.Group("S1", "support-hero",
+                                                  ("U0ALICE001", "U0BOB00001")),
+                     "core-oncall": weekly.Group("S2", "core-oncall", ("U0BOB00001",))}},
          [("update", "@support-hero")]),
         ({"topic": "something else"}, [("topic", "#C0SUPPORT1")]),
         ({"reminders_sent": frozenset()}, [("remind", "DM dave")]),
     ],
 )  # fmt: skip
 def test_plan_changes_only_what_differs(rot, cfg, drift, actions):
-    seen = h.Observed(**{**settled(rot, cfg).__dict__, **drift})
-    changes = h.plan(rot, cfg, NOW, IDS, seen)
+    seen = weekly.Observed(**{**settled(rot, cfg).__dict__, **drift})
+    changes = weekly.plan(rot, cfg, NOW, IDS, seen)
     assert [(c.action, c.target) for c in changes] == actions
 
 
 def test_update_keeps_the_ts_and_the_counted_block(rot, cfg):
-    counted = h.open_block({"Focus": 1}, None)
-    seen = h.Observed(
-        **{**settled(rot, cfg).__dict__, "posted": h.Posted("1.000001", "stale", counted)}
+    counted = weekly.open_block({"Focus": 1}, None)
+    seen = weekly.Observed(
+        **{**settled(rot, cfg).__dict__, "posted": weekly.Posted("1.000001", "stale", counted)}
     )
-    (change,) = h.plan(rot, cfg, NOW, IDS, seen)
+    (change,) = weekly.plan(rot, cfg, NOW, IDS, seen)
     assert change.data["ts"] == "1.000001" and counted in change.data["blocks"]
     assert change.data["metadata"]["event_payload"]["shift_start"] == "2027-03-15T09:00:00+00:00"
 
 
 def test_plan_without_reading_slack_shows_the_desired_state(rot, cfg):
-    changes = h.plan(rot, cfg, NOW, {"alice": "U0ALICE001"}, h.Observed())
+    changes = weekly.plan(rot, cfg, NOW, {"alice": "U0ALICE001"}, weekly.Observed())
     assert [(c.action, c.target) for c in changes] == [
         ("post", "#C0SUPPORT1"), ("set", "@support-hero"), ("set", "@core-oncall"),
         ("topic", "#C0SUPPORT1"), ("remind", "DM dave"),

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import rotation, tiers
-from scripts.problems import ConfigError
+from scripts.rotation import load as rotation
+from scripts.rotation.problems import ConfigError
+from scripts.tiers import directory
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = sorted((Path(__file__).parent / "hostile").glob("*.yaml"))
@@ -73,7 +74,7 @@ def test_a_huge_file_is_refused_by_its_size(tmp_path):
 def test_the_customer_directory_refuses_aliases_too():
     text = (ROOT / "tests/hostile/billion_laughs.yaml").read_text()
     with pytest.raises(ConfigError, match="not allowed here"):
-        tiers.parse_directory(text, "$CUSTOMERS_YAML")
+        directory.parse_directory(text, "$CUSTOMERS_YAML")
 
 
 def test_notify_failure_reads_a_hostile_file_without_expanding_it():
@@ -141,4 +142,4 @@ def test_every_job_refuses_a_hostile_file_at_its_line(job, name):
 @pytest.mark.parametrize(("path", "message"), [("/dev/zero", "not a regular file")])
 def test_a_customers_file_that_is_not_a_file_is_refused_unread(path, message):
     with pytest.raises(ConfigError, match=message):
-        tiers.load_directory({tiers.ENV_PATH: path})
+        directory.load_directory({directory.ENV_PATH: path})

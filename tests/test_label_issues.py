@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fakes.github import DOCS
-from scripts import label_issues, labels
+from scripts import label_issues
+from scripts.tiers import labels
 
 REPO = "kestrel/app"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

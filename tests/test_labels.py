@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scripts import labels
-from scripts.labels import DEPLOYMENT, SLOWNESS, Marker
+from scripts.tiers import labels
+from scripts.tiers.labels import DEPLOYMENT, SLOWNESS, Marker
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CFG = labels.settings({"repos": ["o/r"]}, {"labels": 40, "triage": 50})

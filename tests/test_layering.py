@@ -1,5 +1,6 @@
-"""The shape of the code: jobs do not import jobs; pure cores touch no adapter, environment or
-clock; nothing prints a traceback (a user gets one readable line, cli.guard)."""
+"""The shape of the code: scripts/ holds the jobs and the command-line frame only; jobs do not
+import jobs; the core packages touch no adapter, command line, environment or clock; nothing
+prints a traceback (a user gets one readable line, cli.guard)."""
 
 import ast
 from pathlib import Path
@@ -9,11 +10,12 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 MODULES = sorted(p for p in SCRIPTS.rglob("*.py") if "__pycache__" not in p.parts)
 JOBS = sorted(p.stem for p in SCRIPTS.glob("*.py") if "def main(" in p.read_text())
-# Pure cores: decisions only, with `now` passed in (DESIGN.md, "Pure core, thin edges").
-CORES = ("schedule", "history", "fairness", "consistency", "pagerduty_plan", "handoff",
-         "escalation", "labels", "stale", "stale_plan", "stale_digest", "tiers", "check_report",
-         "pr_comment_body", "plan", "slack_text", "github_text", "slack_blocks", "business_time",
-         "customer_tiers", "sentry_errors", "model", "problems")  # fmt: skip
+FRAME = ("__init__", "cli", "console", "redaction", "plan", "environment")  # what jobs share
+# The pure cores, a package per concern: decisions only, with `now` passed in (DESIGN.md, "Pure
+# core, thin edges"). sources/ (readers over the adapters, flag_stale's state) and clients/ are
+# the edges.
+CORE_PACKAGES = ("rotation", "pagerduty", "handoff", "markup", "tiers", "stale", "escalation")
+CORES = sorted(p for pkg in CORE_PACKAGES for p in (SCRIPTS / pkg).glob("*.py"))
 
 
 def imported(path: Path) -> set[str]:
@@ -21,13 +23,21 @@ def imported(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "scripts":
-                found |= {f"scripts.{a.name}" for a in node.names}
-            else:
-                found.add(node.module)
+            if node.module.startswith("scripts"):
+                found |= {f"{node.module}.{a.name}" for a in node.names}
+            found.add(node.module)
         elif isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
     return found
+
+
+def test_scripts_holds_the_jobs_and_the_frame_only():
+    top = {p.stem for p in SCRIPTS.glob("*.py")}
+    assert top - set(JOBS) - set(FRAME) == set()
+    packages = {p.name for p in SCRIPTS.iterdir() if (p / "__init__.py").is_file()}
+    assert packages == {*CORE_PACKAGES, "sources", "clients"}
+    for package in packages:  # each says in one line what it holds
+        assert ast.get_docstring(ast.parse((SCRIPTS / package / "__init__.py").read_text()))
 
 
 @pytest.mark.parametrize("job", JOBS)
@@ -36,12 +46,13 @@ def test_no_job_imports_another(job):
     assert imported(SCRIPTS / f"{job}.py") & others == set()
 
 
-@pytest.mark.parametrize("core", CORES)
+@pytest.mark.parametrize("core", CORES, ids=[str(p.relative_to(SCRIPTS)) for p in CORES])
 def test_a_core_touches_no_adapter_cli_or_job(core):
-    names = imported(SCRIPTS / f"{core}.py")
-    banned = {"scripts.cli", "scripts.console", *(f"scripts.{j}" for j in JOBS)}
-    assert not {n for n in names if n.startswith("scripts.clients")} and not names & banned
-    text = (SCRIPTS / f"{core}.py").read_text()
+    names = imported(core)
+    banned = {"scripts.cli", "scripts.console", "scripts.sources", *(f"scripts.{j}" for j in JOBS)}
+    edges = {n for n in names if n.startswith(("scripts.clients", "scripts.sources"))}
+    assert not edges and not names & banned
+    text = core.read_text()
     impure = ("os.environ", "datetime.now(", "time.time(", "date.today(")
     assert [w for w in impure if w in text] == []
 

@@ -6,8 +6,9 @@ from datetime import datetime
 import pytest
 
 from fakes.slack import BOT_USER
-from scripts import notify_failure, rotation
-from scripts.problems import ConfigError
+from scripts import notify_failure
+from scripts.rotation import load as rotation
+from scripts.rotation.problems import ConfigError
 from tests import rotations
 
 CHANNEL = "C0SUPPORT1"

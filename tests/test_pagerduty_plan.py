@@ -5,9 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from scripts import pagerduty_plan as pdp
-from scripts import rotation, schedule
-from scripts.model import HERO
+from scripts.pagerduty import plan as pdp
+from scripts.rotation import load as rotation
+from scripts.rotation import schedule
+from scripts.rotation.model import HERO
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday: c is hero, b core secondary
 WEEK = timedelta(weeks=1)

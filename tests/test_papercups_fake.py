@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from fakes.papercups import DEFAULT_KEY, DEFAULT_PASSWORD, PapercupsFake
-from scripts import rotation
 from scripts.clients.papercups import PAGE, Papercups, PapercupsError
+from scripts.rotation import load as rotation
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -8,8 +8,10 @@ from datetime import datetime
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from scripts import handoff, post_handoff, rotation
+from scripts import post_handoff
 from scripts.clients.slack import Slack, SlackError
+from scripts.handoff import weekly
+from scripts.rotation import load as rotation
 from tests.test_handoff import ROTATION_YAML
 
 CHANNEL = "C0SUPPORT1"
@@ -54,7 +56,7 @@ def handoffs(fake) -> list[dict]:
     return [
         m
         for m in fake.messages(CHANNEL)
-        if (m.get("metadata") or {}).get("event_type") == handoff.EVENT_HANDOFF
+        if (m.get("metadata") or {}).get("event_type") == weekly.EVENT_HANDOFF
     ]
 
 
@@ -245,8 +247,8 @@ def test_a_post_whose_answer_timed_out_is_found_not_sent_again(slack):
 def test_the_counts_another_job_wrote_survive(slack, config, capsys):
     assert run(capsys, slack, config, MONDAY, "--apply")[0] == 0
     msg = handoffs(slack)[0]
-    counted = handoff.open_block({"Focus": 1, "Subscriber": 0, "Community": 4}, "2 h 10 min")
-    blocks = [counted if b["block_id"] == handoff.OPEN_BLOCK_ID else b for b in msg["blocks"]]
+    counted = weekly.open_block({"Focus": 1, "Subscriber": 0, "Community": 4}, "2 h 10 min")
+    blocks = [counted if b["block_id"] == weekly.OPEN_BLOCK_ID else b for b in msg["blocks"]]
     Slack(slack.token).update(CHANNEL, msg["ts"], msg["text"], blocks)  # as flag_stale would
     slack.reset_counts()
     assert run(capsys, slack, config, "2027-03-15T11:00:00Z", "--apply")[0] == 0

@@ -10,7 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fakes.sentry import SentryFake
-from scripts import handoff, post_handoff, rotation, sentry_errors
+from scripts import post_handoff
+from scripts.handoff import weekly
+from scripts.rotation import load as rotation
+from scripts.stale import sentry_errors
 from tests.test_handoff import ROTATION_YAML
 
 CHANNEL = "C0SUPPORT1"
@@ -58,7 +61,7 @@ def the_handoff(fake) -> dict:
     (msg,) = [
         m
         for m in fake.messages(CHANNEL)
-        if (m.get("metadata") or {}).get("event_type") == handoff.EVENT_HANDOFF
+        if (m.get("metadata") or {}).get("event_type") == weekly.EVENT_HANDOFF
     ]
     return msg
 
@@ -129,7 +132,7 @@ def test_json_output_says_how_sentry_was_read(slack, sentry, config, capsys):
     assert report["sentry"] == {"state": "ok", "detail": "", "new_unassigned": 3}
     blocks = report["message"]["blocks"]
     ids = [b["block_id"] for b in blocks]
-    assert ids.index(sentry_errors.BLOCK_ID) == ids.index(handoff.OPEN_BLOCK_ID) + 1
+    assert ids.index(sentry_errors.BLOCK_ID) == ids.index(weekly.OPEN_BLOCK_ID) + 1
     assert slack.writes() == 0
 
 

@@ -10,10 +10,12 @@ import cmarkgfm
 import pytest
 
 from fakes.github import VIEWER, GitHubFake
-from scripts import pr_comment, pr_comment_body, rotation
-from scripts.history import Move
-from scripts.pr_comment_body import MARKER
-from scripts.problems import Problem
+from scripts import pr_comment
+from scripts.rotation import load as rotation
+from scripts.rotation import pr_comment_body
+from scripts.rotation.history import Move
+from scripts.rotation.pr_comment_body import MARKER
+from scripts.rotation.problems import Problem
 from tests import rotations
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "rotation.yaml"

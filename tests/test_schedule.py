@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scripts import history, schedule
-from scripts.model import HERO
+from scripts.rotation import history, schedule
+from scripts.rotation.model import HERO
 from tests import rotations
 
 

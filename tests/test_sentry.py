@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fakes.sentry import SentryFake
-from scripts import rotation
-from scripts import sentry_errors as se
 from scripts.clients.sentry import Issue, Sentry, SentryError, api_url, web_url
+from scripts.rotation import load as rotation
+from scripts.stale import sentry_errors as se
 from tests.test_handoff import ROTATION_YAML
 
 NOW = datetime(2027, 3, 17, 10, 30, tzinfo=UTC)  # Wednesday; dave covers bob's hero day

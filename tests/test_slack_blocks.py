@@ -3,7 +3,7 @@
 import pytest
 
 from fakes.slack import block_problems
-from scripts import slack_blocks as sb
+from scripts.markup import slack_blocks as sb
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from scripts.slack_text import escape, link, mention, plain
+from scripts.markup.slack_text import escape, link, mention, plain
 
 WJ = "\u2060"  # the word joiner
 

@@ -4,10 +4,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from scripts import rotation, stale, stale_sources
-from scripts.business_time import WorkingHours, working_time
 from scripts.clients import papercups as pc
-from scripts.stale import BOT, CUSTOMER, US, Conversation, Message
+from scripts.rotation import load as rotation
+from scripts.sources import conversations
+from scripts.stale import clock
+from scripts.stale.business_time import WorkingHours, working_time
+from scripts.stale.clock import BOT, CUSTOMER, US, Conversation, Message
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 MIN = timedelta(minutes=1)
@@ -65,8 +67,8 @@ WAITING = [
     ("case", "messages", "since", "follow_up"), WAITING, ids=[w[0] for w in WAITING]
 )
 def test_waiting_since_and_follow_ups(case, messages, since, follow_up):
-    assert stale.waiting_since(messages) == (at(since) if since is not None else None)
-    assert stale.is_follow_up(messages) is follow_up
+    assert clock.waiting_since(messages) == (at(since) if since is not None else None)
+    assert clock.is_follow_up(messages) is follow_up
 
 
 # --- tiers and thresholds ---------------------------------------------------------------------
@@ -95,17 +97,17 @@ LEVELS = [
 @pytest.mark.parametrize(("tier", "waited", "level"), LEVELS)
 def test_lateness_by_tier(tier, waited, level):
     conv = Conversation("papercups", "1", "Ada", tier=tier, messages=(c(0),))
-    found = stale.assess(conv, stale.settings({}), at(waited))
-    expected_tier = tier if tier in stale.TIERS else "community"
+    found = clock.assess(conv, clock.settings({}), at(waited))
+    expected_tier = tier if tier in clock.TIERS else "community"
     assert (found.level, found.waited, found.tier) == (level, waited * MIN, expected_tier)
 
 
 def test_configured_thresholds_replace_only_what_they_name():
-    cfg = stale.settings({"thresholds": {"focus": {"late": "1h"}}, "default_tier": "subscriber"})
+    cfg = clock.settings({"thresholds": {"focus": {"late": "1h"}}, "default_tier": "subscriber"})
     assert cfg.thresholds["focus"]["late"].length(cfg.day()) == timedelta(hours=1)
     assert cfg.thresholds["focus"]["very_late"].length(cfg.day()) == timedelta(hours=4)
     unknown = Conversation("papercups", "1", messages=(c(0),))
-    assert stale.assess(unknown, cfg, at(61)).tier == "subscriber"
+    assert clock.assess(unknown, cfg, at(61)).tier == "subscriber"
 
 
 SPANS = [("30m", 0, 30), ("4h", 0, 240), ("1d", 1, 0), ("2d4h", 2, 240), ("1h30m", 0, 90)]
@@ -113,13 +115,13 @@ SPANS = [("30m", 0, 30), ("4h", 0, 240), ("1d", 1, 0), ("2d4h", 2, 240), ("1h30m
 
 @pytest.mark.parametrize(("text", "days", "minutes"), SPANS)
 def test_durations(text, days, minutes):
-    assert stale.parse_span(text) == stale.Span(days, minutes * MIN)
+    assert clock.parse_span(text) == clock.Span(days, minutes * MIN)
 
 
 def test_a_day_is_a_working_day_when_working_hours_count():
-    cfg = stale.settings({"working_hours": {"enabled": True, "start": "08:00", "end": "16:00"}})
+    cfg = clock.settings({"working_hours": {"enabled": True, "start": "08:00", "end": "16:00"}})
     assert cfg.day() == timedelta(hours=8)
-    assert stale.settings({}).day() == timedelta(days=1)
+    assert clock.settings({}).day() == timedelta(days=1)
 
 
 PROBLEMS = [
@@ -136,17 +138,17 @@ PROBLEMS = [
 
 @pytest.mark.parametrize(("raw", "path"), PROBLEMS)
 def test_settings_problems_name_their_place(raw, path):
-    assert [p for p, _ in stale.settings_problems(raw)] == [path]
+    assert [p for p, _ in clock.settings_problems(raw)] == [path]
 
 
 def test_default_settings_have_no_problems():
-    assert stale.settings_problems({}) == []
+    assert clock.settings_problems({}) == []
     every_default = {
-        "thresholds": stale.DEFAULT_THRESHOLDS,
+        "thresholds": clock.DEFAULT_THRESHOLDS,
         "close_after_days": 7,
-        "working_hours": stale.DEFAULT_WORKING_HOURS | {"enabled": True},
+        "working_hours": clock.DEFAULT_WORKING_HOURS | {"enabled": True},
     }
-    assert stale.settings_problems(every_default) == []
+    assert clock.settings_problems(every_default) == []
 
 
 # --- working hours ----------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def test_working_time(case, hours, start, end, working, real):
     conv = Conversation(
         "papercups", "1", tier="subscriber", messages=(Message(CUSTOMER, utc(start)),)
     )
-    found = stale.assess(conv, stale.settings({}), utc(end), hours)
+    found = clock.assess(conv, clock.settings({}), utc(end), hours)
     assert (found.waited, found.elapsed) == (hm(working), max(hm(real), timedelta(0)))
 
 
@@ -226,12 +228,12 @@ HEROES = [
 
 @pytest.mark.parametrize(("now", "hero", "zone"), HEROES)
 def test_working_hours_are_the_current_heros(rot, now, hero, zone):
-    cfg = stale.settings({"working_hours": {"enabled": True, "days": ["monday"]}})
-    assert stale.current_hero(rot, utc(now)) == hero
-    assert stale.hero_hours(rot, cfg, utc(now)) == WorkingHours(
+    cfg = clock.settings({"working_hours": {"enabled": True, "days": ["monday"]}})
+    assert clock.current_hero(rot, utc(now)) == hero
+    assert clock.hero_hours(rot, cfg, utc(now)) == WorkingHours(
         zone, frozenset({0}), time(9), time(17, 30)
     )
-    assert stale.hero_hours(rot, stale.settings({}), utc(now)) is None
+    assert clock.hero_hours(rot, clock.settings({}), utc(now)) is None
 
 
 # --- closing and ordering ---------------------------------------------------------------------
@@ -254,9 +256,9 @@ CLOSING = [
     ("case", "messages", "days", "after", "suggested"), CLOSING, ids=[x[0] for x in CLOSING]
 )
 def test_close_suggestions(case, messages, days, after, suggested):
-    cfg = stale.settings({"close_after_days": after})
+    cfg = clock.settings({"close_after_days": after})
     conv = Conversation("papercups", "1", messages=tuple(messages))
-    found = stale.assess(conv, cfg, T0 + timedelta(days=days))
+    found = clock.assess(conv, cfg, T0 + timedelta(days=days))
     assert found.close_suggested is suggested
     assert found.level is None or not suggested
 
@@ -274,7 +276,7 @@ def test_digest_order_is_tier_then_lateness_then_longest_wait():
         conv("focus-late", "focus", 45),
         Conversation("papercups", "answered", tier="focus", messages=(c(-50), us(-40))),
     ]
-    found = stale.assess_all(convs, stale.settings({}), T0)
+    found = clock.assess_all(convs, clock.settings({}), T0)
     assert [f.conversation.id for f in found] == [
         "focus-very-late",
         "focus-late",
@@ -289,13 +291,13 @@ def test_digest_order_is_tier_then_lateness_then_longest_wait():
 # --- nudges -----------------------------------------------------------------------------------
 
 
-def waiting(minutes: int, tier="subscriber", since=0) -> stale.Finding:
+def waiting(minutes: int, tier="subscriber", since=0) -> clock.Finding:
     conv = Conversation("slack", "C1/1.0", tier=tier, messages=(c(since),))
-    return stale.assess(conv, stale.settings({}), at(since + minutes))
+    return clock.assess(conv, clock.settings({}), at(since + minutes))
 
 
 def key(level: str, since=0) -> str:
-    return stale.nudge_key("slack:C1/1.0", at(since), level)
+    return clock.nudge_key("slack:C1/1.0", at(since), level)
 
 
 NUDGES = [
@@ -312,7 +314,7 @@ NUDGES = [
 
 @pytest.mark.parametrize(("case", "minutes", "nudged", "due"), NUDGES, ids=[n[0] for n in NUDGES])
 def test_nudges_due(case, minutes, nudged, due):
-    found = stale.nudges_due([waiting(minutes)], {key(lvl) for lvl in nudged})
+    found = clock.nudges_due([waiting(minutes)], {key(lvl) for lvl in nudged})
     assert [n.level for n in found] == ([due] if due else [])
     assert all(n.key == key(n.level) for n in found)
 
@@ -320,7 +322,7 @@ def test_nudges_due(case, minutes, nudged, due):
 def test_a_new_wait_is_nudged_afresh():
     """After our reply the customer asks again: the earlier wait's nudges do not count."""
     later = waiting(90, since=600)
-    assert [n.key for n in stale.nudges_due([later], {key("late", since=0)})] == [
+    assert [n.key for n in clock.nudges_due([later], {key("late", since=0)})] == [
         key("late", since=600)
     ]
 
@@ -336,8 +338,8 @@ def papercups_conv(*messages: pc.Message, email="ann@example.com") -> pc.Convers
 def test_a_team_member_writing_as_a_customer_is_a_customer(rot):
     """Ann (in rotation.yaml) asks through the chat widget: she waits like any customer."""
     raw = papercups_conv(pc.Message("m1", at(0), "customer", customer_id="cust-1"))
-    conv = stale_sources.papercups_conversation(raw, "https://chat.example/", stale.Team.of(rot))
-    found = stale.assess(conv, stale.settings({}), at(45))
+    conv = conversations.papercups_conversation(raw, "https://chat.example/", clock.Team.of(rot))
+    found = clock.assess(conv, clock.settings({}), at(45))
     assert (conv.customer_is_team, found.level, found.tier) == (True, "late", "focus")
     assert conv.url == "https://chat.example/conversations/all?cid=conv-1"
 
@@ -349,14 +351,14 @@ def test_an_agent_reply_is_us_and_a_bot_or_note_is_not(rot):
         pc.Message("m3", at(2), "agent", private=True, user_id=7),
         email="someone@else.example",
     )
-    conv = stale_sources.papercups_conversation(raw, "https://chat.example", stale.Team.of(rot))
+    conv = conversations.papercups_conversation(raw, "https://chat.example", clock.Team.of(rot))
     assert [m.author for m in conv.messages] == [CUSTOMER, BOT, US]
-    assert stale.waiting_since(conv.messages) == at(0) and not conv.customer_is_team
+    assert clock.waiting_since(conv.messages) == at(0) and not conv.customer_is_team
     answered = papercups_conv(*raw.messages, pc.Message("m4", at(3), "agent", user_id=7))
-    conv = stale_sources.papercups_conversation(
-        answered, "https://chat.example", stale.Team.of(rot)
+    conv = conversations.papercups_conversation(
+        answered, "https://chat.example", clock.Team.of(rot)
     )
-    assert stale.waiting_since(conv.messages) is None
+    assert clock.waiting_since(conv.messages) is None
 
 
 def test_tier_from_metadata_else_the_directory(rot):
@@ -364,10 +366,10 @@ def test_tier_from_metadata_else_the_directory(rot):
     no_meta = pc.Conversation(
         "c2", "open", T0, T0, customer=pc.Customer("x", "Zed", "z@big.example")
     )
-    team = stale.Team.of(rot)
+    team = clock.Team.of(rot)
     directory = {"z@big.example": "subscriber"}.get
-    assert stale_sources.papercups_conversation(raw, "https://x", team, directory).tier == "focus"
-    assert stale_sources.papercups_conversation(no_meta, "https://x", team, directory).tier == (
+    assert conversations.papercups_conversation(raw, "https://x", team, directory).tier == "focus"
+    assert conversations.papercups_conversation(no_meta, "https://x", team, directory).tier == (
         "subscriber"
     )
-    assert stale_sources.papercups_conversation(no_meta, "https://x", team).tier is None
+    assert conversations.papercups_conversation(no_meta, "https://x", team).tier is None

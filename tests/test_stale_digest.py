@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import cmarkgfm
 import pytest
 
-from scripts import stale
-from scripts import stale_digest as d
-from scripts.business_time import WorkingHours
-from scripts.stale import CUSTOMER, US, Conversation, Message
+from scripts.stale import clock
+from scripts.stale import digest as d
+from scripts.stale.business_time import WorkingHours
+from scripts.stale.clock import CUSTOMER, US, Conversation, Message
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 OK = d.SourceStatus("papercups", "ok", conversations=3)
@@ -22,7 +22,7 @@ def finding(name="Ada", email="ada@example.com", tier="focus", waited_min=45, ur
         url=url if url is not None else f"https://chat.example/conversations/all?cid={cid}",
         messages=(Message(CUSTOMER, NOW - timedelta(minutes=waited_min)),), **kw,
     )  # fmt: skip
-    return stale.assess(conv, stale.settings({}), NOW)
+    return clock.assess(conv, clock.settings({}), NOW)
 
 
 def text_of(digest: d.Digest) -> str:
@@ -66,7 +66,7 @@ def test_follow_ups_and_team_members_are_marked():
     messages = tuple(Message(who, NOW - timedelta(hours=h)) for who, h in said)
     conv = Conversation("papercups", "1", "Ann", tier="focus", customer_is_team=True,
                         messages=messages)  # fmt: skip
-    line = d.waiting_line(stale.assess(conv, stale.settings({}), NOW))
+    line = d.waiting_line(clock.assess(conv, clock.settings({}), NOW))
     assert line.endswith("waiting 1h 00m · follow-up · a team member writing as a customer")
 
 
@@ -74,7 +74,7 @@ def test_digest_lists_late_by_tier_then_lateness_and_counts_the_rest():
     findings = sorted(
         [finding("C", tier="community", waited_min=5 * 24 * 60), finding("F1", waited_min=20),
          finding("F2", waited_min=300), finding("S", tier="subscriber", waited_min=90)],
-        key=stale.digest_order,
+        key=clock.digest_order,
     )  # fmt: skip
     digest = d.render(findings, [OK], d.Hero("Ann"), NOW)
     assert re.findall(r"\|(\w+) \(", digest.text) == ["F2", "S", "C"]
@@ -106,7 +106,7 @@ def test_sources_failed_and_not_configured_are_said():
 def test_closing_suggestions():
     conv = Conversation("papercups", "k", "Kim", tier="subscriber", url="https://x.example/k",
                         messages=(Message(US, NOW - timedelta(days=9)),))  # fmt: skip
-    digest = d.render([stale.assess(conv, stale.settings({}), NOW)], [OK], d.Hero("Ann"), NOW)
+    digest = d.render([clock.assess(conv, clock.settings({}), NOW)], [OK], d.Hero("Ann"), NOW)
     assert "*Suggested for closing*" in text_of(digest)
     assert "• *Subscriber* · Papercups · <https://x.example/k|Kim> · we replied 9d 0h ago" in (
         digest.text

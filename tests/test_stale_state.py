@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scripts.stale_state import MAX_AGE, State, record, restore
+from scripts.sources.state import MAX_AGE, State, record, restore
 from tests.stale_world import CORRUPT_STATE
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

@@ -7,9 +7,10 @@ import pytest
 
 from fakes.base import fake_env
 from fakes.papercups import DEFAULT_PASSWORD, PapercupsFake
-from scripts import customer_tiers, sync_customer_tiers
+from scripts import sync_customer_tiers
 from scripts.clients.papercups import Papercups
-from scripts.tiers import COMMUNITY, FOCUS, SUBSCRIBER
+from scripts.tiers import customers as customer_tiers
+from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER
 from tests import rotations
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)

@@ -12,10 +12,12 @@ import pytest
 
 from fakes.base import fake_env
 from fakes.pagerduty import FakeLayer, FakeOverride, FakeSchedule, render
-from scripts import rotation, schedule, sync_pagerduty
+from scripts import sync_pagerduty
 from scripts.clients.pagerduty import PagerDuty
-from scripts.model import HERO
-from scripts.pagerduty_plan import synced
+from scripts.pagerduty.plan import synced
+from scripts.rotation import load as rotation
+from scripts.rotation import schedule
+from scripts.rotation.model import HERO
 from tests.test_pagerduty_plan import config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import tiers
-from scripts.problems import ConfigError
-from scripts.tiers import COMMUNITY, FOCUS, SUBSCRIBER, Customer, Profile
+from scripts.rotation.problems import ConfigError
+from scripts.tiers import directory as tiers
+from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER, Customer, Profile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = tiers.rules(None)

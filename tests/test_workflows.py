@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts import environment, rotation
+from scripts import environment
+from scripts.rotation import load as rotation
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))

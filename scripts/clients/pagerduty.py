@@ -22,7 +22,7 @@ from scripts.clients.http import (
     retry_cap,
     transport_reason,
 )
-from scripts.pagerduty_plan import Layer, Override, Schedule
+from scripts.pagerduty.plan import Layer, Override, Schedule
 
 DEFAULT_URL = "https://api.pagerduty.com"
 RETRY_STATUSES = (429, 500, 502, 503, 504)

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import requests
 
-from scripts import sentry_errors
 from scripts.clients.http import (
     ServiceError,
     first_line,
@@ -20,6 +19,7 @@ from scripts.clients.http import (
     transport_reason,
     wait_note,
 )
+from scripts.stale import sentry_errors
 
 DEFAULT_URL = "https://sentry.io/api/0"
 API_PATH = "/api/0"

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from scripts import stale
-from scripts.stale import BOT, CUSTOMER, US
+from scripts.stale import clock
+from scripts.stale.clock import BOT, CUSTOMER, US
 
 NUDGE_EVENT = "support_hero_stale_nudge"  # message metadata of a nudge: {"key": nudge key}
 OUR_EVENTS = "support_hero_"  # the prefix of every event_type this project posts
@@ -77,7 +77,7 @@ def is_bot_id(user_id: str) -> bool:
     return user_id.startswith("B")
 
 
-def people(team: stale.Team, bots: Iterable[str], profiles: Iterable[Profile]) -> People:
+def people(team: clock.Team, bots: Iterable[str], profiles: Iterable[Profile]) -> People:
     """Team members are those with a rotation.yaml Slack ID or a profile with their email."""
     profiles = {p.id: p for p in profiles}
     ours = {p.id for p in profiles.values() if team.has_email(p.email) and not p.is_bot}
@@ -131,7 +131,7 @@ class Head:
 
     verdict: str  # SKIP (no conversation), DECIDED (messages below), FETCH (read the replies)
     why: str
-    messages: tuple[stale.Message, ...] = ()
+    messages: tuple[clock.Message, ...] = ()
 
 
 def read_head(parent, who: People) -> Head:
@@ -147,7 +147,7 @@ def read_head(parent, who: People) -> Head:
     if closed(parent):
         return Head(SKIP, "closed with a ✅")
     first = author(parent, who)
-    asked = stale.Message(first, ts_time(parent.ts))
+    asked = clock.Message(first, ts_time(parent.ts))
     if parent.reply_count == 0:
         return Head(DECIDED, "no replies", (asked,)) if first == CUSTOMER else Head(SKIP, "ours")
     if parent.reply_users_count > len(parent.reply_users):
@@ -157,7 +157,7 @@ def read_head(parent, who: People) -> Head:
         if US not in repliers:
             return Head(DECIDED, "no reply from us", (asked,))
         if CUSTOMER not in repliers:
-            last = stale.Message(US, ts_time(parent.latest_reply or parent.ts))
+            last = clock.Message(US, ts_time(parent.latest_reply or parent.ts))
             return Head(DECIDED, "we replied, the customer did not write again", (asked, last))
         return Head(FETCH, "the customer and we both replied: who came last?")
     if CUSTOMER not in repliers:
@@ -168,10 +168,10 @@ def read_head(parent, who: People) -> Head:
 # --- threads as conversations -----------------------------------------------------------------
 
 
-def thread_messages(thread: Iterable, who: People) -> tuple[stale.Message, ...]:
+def thread_messages(thread: Iterable, who: People) -> tuple[clock.Message, ...]:
     """A thread read with conversations.replies (parent first) as the clock's messages."""
     return tuple(
-        stale.Message(author(m, who), ts_time(m.ts))
+        clock.Message(author(m, who), ts_time(m.ts))
         for m in thread
         if m.subtype in HUMAN_SUBTYPES or m.bot_id or m.subtype == "bot_message"
     )
@@ -197,17 +197,17 @@ def conversation(
     channel: str,
     workspace_url: str,
     ts: str,
-    messages: tuple[stale.Message, ...],
+    messages: tuple[clock.Message, ...],
     customer_id: str | None,
     who: People,
     tier_of: TierOf,
-) -> stale.Conversation | None:
+) -> clock.Conversation | None:
     """A thread in which a customer wrote, as a conversation; None for any other thread."""
     if customer_id is None or not any(m.author == CUSTOMER for m in messages):
         return None
     p = who.profiles.get(customer_id)
     email = p.email if p else None
-    return stale.Conversation(
+    return clock.Conversation(
         source="slack",
         id=ts,
         customer_name=p.name if p else None,

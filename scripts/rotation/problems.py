@@ -44,6 +44,10 @@ def one_line(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+class UsageError(Exception):
+    """Bad usage or environment (a missing token, an unknown team): exit 2, nothing written."""
+
+
 class ConfigError(Exception):
     """Raised with every problem found, so that a user sees them all at once."""
 

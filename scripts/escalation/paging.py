@@ -12,10 +12,10 @@ from difflib import get_close_matches
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from scripts import schedule
-from scripts.model import HERO, Rotation
+from scripts.markup.slack_text import escape, link, mention
 from scripts.plan import Change
-from scripts.slack_text import escape, link, mention
+from scripts.rotation import schedule
+from scripts.rotation.model import HERO, Rotation
 
 EVENT = "support_hero_escalation"  # metadata event_type of the channel message
 SOURCE = "support-hero"  # the event's payload.source: what sent it

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from scripts.plan import Change
-from scripts.tiers import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
+from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
 
 TEAM_ASSOCIATIONS = frozenset({"MEMBER", "OWNER", "COLLABORATOR"})
 DEPLOYMENT, SLOWNESS = "deployment", "slowness"

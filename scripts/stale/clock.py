@@ -8,10 +8,10 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
-from scripts import business_time
-from scripts.business_time import WorkingHours
-from scripts.model import HERO, WEEKDAYS, Rotation
-from scripts.schedule import on_call
+from scripts.rotation.model import HERO, WEEKDAYS, Rotation
+from scripts.rotation.schedule import on_call
+from scripts.stale import business_time
+from scripts.stale.business_time import WorkingHours
 
 TIERS = ("focus", "subscriber", "community")  # answer in this order
 LEVELS = ("great", "ok", "late", "very_late")  # how long a customer has waited, in order

@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scripts import schedule
-from scripts.model import HERO, Rotation
+from scripts.rotation import schedule
+from scripts.rotation.model import HERO, Rotation
 
 HORIZON = timedelta(weeks=52)
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from scripts import stale
-from scripts.labels import TEAM_ASSOCIATIONS
-from scripts.stale import BOT, CUSTOMER, US
+from scripts.stale import clock
+from scripts.stale.clock import BOT, CUSTOMER, US
+from scripts.tiers.labels import TEAM_ASSOCIATIONS
 
 SKIP, BACKLOG, DECIDED, FETCH = "skip", "backlog", "decided", "fetch"
 
@@ -46,13 +46,13 @@ def listing_since(issues: Iterable, start: datetime) -> datetime | None:
 class Said:
     """One message of an issue: the clock's view and who wrote it."""
 
-    message: stale.Message
+    message: clock.Message
     login: str
 
 
 def _said(login: str, association: str, user_type: str, at, edited, team) -> Said:
     who = author(login, association, user_type, team)
-    return Said(stale.Message(who, at, edited_at=edited if edited != at else None), login)
+    return Said(clock.Message(who, at, edited_at=edited if edited != at else None), login)
 
 
 def opening(issue, team: frozenset[str]) -> Said:
@@ -129,13 +129,13 @@ def conversation(
     said: Sequence[Said],
     tier_names: Mapping[str, str],
     tier_of_login: TierOfLogin,
-) -> stale.Conversation | None:
+) -> clock.Conversation | None:
     """An issue in which a customer wrote; the customer is the first who did."""
     customer = next((s.login for s in said if s.message.author == CUSTOMER), None)
     if customer is None:
         return None
     tier = tier_from_labels(issue.labels, tier_names) or tier_of_login(customer)
-    return stale.Conversation(
+    return clock.Conversation(
         source="github",
         id=f"{repo}#{issue.number}",
         customer_handle=customer,

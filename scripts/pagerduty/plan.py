@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scripts import schedule
-from scripts.model import HERO, Cycle, Rotation
 from scripts.plan import Change
+from scripts.rotation import schedule
+from scripts.rotation.model import HERO, Cycle, Rotation
 
 WEEK_SECONDS = 604800
 DEFAULT_HORIZON_WEEKS = 12

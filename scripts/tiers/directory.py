@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from scripts.problems import ConfigError, Problem
-from scripts.yaml_source import Source, parse, read_text
+from scripts.rotation.problems import ConfigError, Problem
+from scripts.rotation.yaml_source import Source, parse, read_text
 
 FOCUS, SUBSCRIBER, COMMUNITY = "focus", "subscriber", "community"
 TIERS = (FOCUS, SUBSCRIBER, COMMUNITY)  # highest first: the hero answers in this order

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from scripts import schedule
-from scripts.model import Rotation, TimeOff
-from scripts.problems import Problem
-from scripts.yaml_source import Source
+from scripts.rotation import schedule
+from scripts.rotation.model import Rotation, TimeOff
+from scripts.rotation.problems import Problem
+from scripts.rotation.yaml_source import Source
 
 
 def check(rot: Rotation, src: Source) -> list[Problem]:

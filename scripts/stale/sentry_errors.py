@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from scripts.handoff import section
-from scripts.model import HERO, Rotation
-from scripts.schedule import handoff, on_call, week_of
-from scripts.slack_text import escape, link
+from scripts.handoff.weekly import section
+from scripts.markup.slack_text import escape, link
+from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.schedule import handoff, on_call, week_of
 
 BLOCK_ID = "sentry-errors"  # the Sentry line's block in the handoff message
 DAY = timedelta(hours=24)

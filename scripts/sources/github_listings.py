@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Generic, TypeVar
 
 from scripts.clients.github import Comment, GitHub, Issue, RepoComment
-from scripts.stale_state import State, record, restore
+from scripts.sources.state import State, record, restore
 
 T = TypeVar("T", Issue, Comment, RepoComment)
 

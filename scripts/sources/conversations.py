@@ -9,18 +9,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scripts import github_threads, labels, slack_threads, stale, tiers
 from scripts.clients import papercups
 from scripts.clients.github import DEFAULT_URL as DEFAULT_GITHUB_URL
 from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.clients.slack import Message, Slack, SlackError
-from scripts.github_listings import GitHubListings
-from scripts.slack_threads import FETCH, SKIP, Profile, ts_of, ts_time
-from scripts.stale_digest import EVENT_TYPE as DIGEST_EVENT
-from scripts.stale_digest import SourceStatus
-from scripts.stale_state import State, record, restore
+from scripts.sources.github_listings import GitHubListings
+from scripts.sources.state import State, record, restore
+from scripts.stale import clock, github_threads, slack_threads
+from scripts.stale.digest import EVENT_TYPE as DIGEST_EVENT
+from scripts.stale.digest import SourceStatus
+from scripts.stale.slack_threads import FETCH, SKIP, Profile, ts_of, ts_time
+from scripts.tiers import directory as tiers
+from scripts.tiers import labels
 
-# A tier from the customer directory by email (scripts/tiers.py), None when unknown.
+# A tier from the customer directory by email (scripts/tiers/directory.py), None when unknown.
 TierOf = Callable[[str | None], str | None]
 TierOfLogin = Callable[[str], str | None]
 # Per-run bounds on requests: beyond them the digest says what was left out. The Slack ones
@@ -44,7 +46,7 @@ class Reading:
     """What one source gave: its status for the digest and its conversations."""
 
     status: SourceStatus
-    conversations: tuple[stale.Conversation, ...] = ()
+    conversations: tuple[clock.Conversation, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -57,26 +59,26 @@ def _no_tier(email: str | None) -> str | None:
 
 # --- Papercups --------------------------------------------------------------------------------
 
-_SENDER = {"customer": stale.CUSTOMER, "agent": stale.US, "bot": stale.BOT}
+_SENDER = {"customer": clock.CUSTOMER, "agent": clock.US, "bot": clock.BOT}
 
 
 def papercups_conversation(
-    conv: papercups.Conversation, web_url: str, team: stale.Team, tier_of: TierOf = _no_tier
-) -> stale.Conversation:
+    conv: papercups.Conversation, web_url: str, team: clock.Team, tier_of: TierOf = _no_tier
+) -> clock.Conversation:
     """Papercups says who wrote: an agent is us, even one who is also a customer elsewhere; a
     customer is a customer, even a rotation.yaml person testing the chat widget (flagged)."""
     cust = conv.customer
     email = cust.email if cust else None
     meta_tier = (cust.metadata or {}).get("tier") if cust else None
-    return stale.Conversation(
+    return clock.Conversation(
         source="papercups",
         id=conv.id,
         customer_name=cust.name if cust else None,
         customer_email=email,
-        tier=meta_tier if meta_tier in stale.TIERS else tier_of(email),
+        tier=meta_tier if meta_tier in clock.TIERS else tier_of(email),
         url=f"{web_url.rstrip('/')}/conversations/all?cid={conv.id}",
         messages=tuple(
-            stale.Message(_SENDER[m.sender], m.created_at, private=m.private) for m in conv.messages
+            clock.Message(_SENDER[m.sender], m.created_at, private=m.private) for m in conv.messages
         ),
         customer_is_team=team.has_email(email),
     )
@@ -91,7 +93,7 @@ class PapercupsSource:
         self,
         token: str | None,
         section: Mapping,
-        team: stale.Team,
+        team: clock.Team,
         tier_of: TierOf = _no_tier,
         env: Mapping[str, str] = os.environ,
     ):
@@ -186,7 +188,7 @@ class SlackChannel:
         known = next((p.id for p in self.people.profiles.values() if p.email == email), None)
         return known or self.slack.lookup_user(email)
 
-    def nudged(self, late: Iterable[stale.Finding]) -> frozenset[str]:
+    def nudged(self, late: Iterable[clock.Finding]) -> frozenset[str]:
         """The nudge keys posted already for these late conversations: a Slack conversation's in
         its own thread (read if our bot replied there), the others' in the threads of the digests
         that got a reply since the oldest of their waits began."""
@@ -206,7 +208,7 @@ class SlackChannel:
         return frozenset(keys)
 
 
-THREAD, PROFILE = "slack.thread", "slack.profile"  # state kinds (scripts/stale_state.py)
+THREAD, PROFILE = "slack.thread", "slack.profile"  # state kinds (scripts/sources/state.py)
 
 
 # What the thread rules (slack_threads) do not read of a message: the state holds no one's words.
@@ -225,7 +227,7 @@ class SlackSource:
 
     name = "slack"
 
-    def __init__(self, channel: SlackChannel | None, why_not: str, team: stale.Team,
+    def __init__(self, channel: SlackChannel | None, why_not: str, team: clock.Team,
                  tier_of: TierOf = lambda email: None):  # fmt: skip
         self.channel, self.why_not, self.team, self.tier_of = channel, why_not, team, tier_of
 
@@ -260,7 +262,7 @@ class SlackSource:
         detail = "; ".join(notes) + (" (per-run bound)" if notes else "")
         return Reading(SourceStatus(self.name, "ok", detail, len(convs)), tuple(convs))
 
-    def _conversation(self, ch: SlackChannel, parent, head) -> stale.Conversation | None:
+    def _conversation(self, ch: SlackChannel, parent, head) -> clock.Conversation | None:
         if head.verdict == FETCH:
             thread = ch.thread(parent.ts)
             messages = slack_threads.thread_messages(thread, ch.people)
@@ -306,7 +308,7 @@ class GitHubSource:
 
     name = "github"
 
-    def __init__(self, token: str | None, section: Mapping, team: stale.Team, start: datetime,
+    def __init__(self, token: str | None, section: Mapping, team: clock.Team, start: datetime,
                  tier_of_login: TierOfLogin = lambda login: None,
                  env: Mapping[str, str] = os.environ, state: State | None = None):  # fmt: skip
         self.token, self.start, self.tier_of_login = token, start, tier_of_login
@@ -330,7 +332,7 @@ class GitHubSource:
                 return Reading(SourceStatus(self.name, "failed", detail, len(convs)), tuple(convs))
         return Reading(SourceStatus(self.name, "ok", "; ".join(notes), len(convs)), tuple(convs))
 
-    def _repo(self, gh: GitHub, repo: str, notes: list[str]) -> list[stale.Conversation]:
+    def _repo(self, gh: GitHub, repo: str, notes: list[str]) -> list[clock.Conversation]:
         """Issues written to since the window's start (the rest are backlog, never listed), one
         listing of the repository's comments where needed, an issue's own comments where that
         listing leaves the answer open. With a state, both listings are the last run's with
@@ -417,7 +419,7 @@ def sources(
     state: State | None = None,
 ) -> list:
     """Every source the job reads, in digest order; `start`: the Slack and GitHub window."""
-    team = stale.Team.of(rot)
+    team = clock.Team.of(rot)
     by_email = tier_by_email(directory, rules)
     papercups_section = rot.settings.get("papercups") or {}
     why_not = (

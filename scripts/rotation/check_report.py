@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scripts import schedule
-from scripts.github_text import escape
-from scripts.history import Move
-from scripts.model import HERO, Rotation
-from scripts.problems import Problem
-from scripts.schedule import Shift
+from scripts.markup.github_text import escape
+from scripts.rotation import schedule
+from scripts.rotation.history import Move
+from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.problems import Problem
+from scripts.rotation.schedule import Shift
 
 MARKS = {"rotation": "", "swap": "*", "hero": "^"}
 LEGEND = "* swap   ^ the hero covers their own team's secondary"

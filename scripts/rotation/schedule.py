@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from scripts.model import HERO, Cycle, Rotation, Swap
+from scripts.rotation.model import HERO, Cycle, Rotation, Swap
 
 WEEK = timedelta(days=7)
 

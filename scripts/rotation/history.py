@@ -6,8 +6,8 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scripts import schedule
-from scripts.model import Rotation
+from scripts.rotation import schedule
+from scripts.rotation.model import Rotation
 
 
 @dataclass(frozen=True, order=True)

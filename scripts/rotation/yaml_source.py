@@ -10,7 +10,7 @@ from pathlib import Path as FilePath
 
 import yaml
 
-from scripts.problems import Problem
+from scripts.rotation.problems import Problem
 
 Path = tuple  # a path of keys and indexes into the document, e.g. ("swaps", 0, "people")
 

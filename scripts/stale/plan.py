@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from scripts import handoff, stale
+from scripts.handoff import weekly as handoff
 from scripts.plan import Change
-from scripts.slack_threads import NUDGE_EVENT
-from scripts.stale_digest import (
+from scripts.stale import clock
+from scripts.stale.digest import (
     SOURCE_NAMES,
     TIER_NAMES,
     Digest,
@@ -31,6 +31,7 @@ from scripts.stale_digest import (
     link,
     mention,
 )
+from scripts.stale.slack_threads import NUDGE_EVENT
 
 MAX_NUDGES = 20  # a run; Slack takes about one message a second per channel: the rest next run
 LEVEL_WORDS = {"late": "late", "very_late": "very late"}
@@ -78,7 +79,7 @@ def day_of(now: datetime, zone: ZoneInfo) -> str:
 
 def plan(
     digest: Digest,
-    findings: Sequence[stale.Finding],
+    findings: Sequence[clock.Finding],
     hero: Hero | None,
     seen: Seen,
     where: Where,
@@ -115,7 +116,7 @@ def plan_digest(digest: Digest, posted: Posted | None, where: Where) -> list[Cha
 
 
 def plan_nudges(
-    findings: Iterable[stale.Finding],
+    findings: Iterable[clock.Finding],
     nudged: frozenset[str],
     hero: Hero | None,
     where: Where,
@@ -126,7 +127,7 @@ def plan_nudges(
     findings = list(findings)
     by_key = {f.key: f for f in findings}
     changes = []
-    for n in stale.nudges_due(findings, nudged)[:MAX_NUDGES]:
+    for n in clock.nudges_due(findings, nudged)[:MAX_NUDGES]:
         f, conv = by_key[n.conversation.key], n.conversation
         own = conv.source == "slack"
         meta = {"event_type": NUDGE_EVENT, "event_payload": {"key": n.key}}
@@ -146,7 +147,7 @@ def plan_nudges(
     return changes
 
 
-def nudge_text(f: stale.Finding, hero: Hero | None, own_thread: bool) -> str:
+def nudge_text(f: clock.Finding, hero: Hero | None, own_thread: bool) -> str:
     tier, level = TIER_NAMES[f.tier], LEVEL_WORDS[f.level]
     who = mention(hero)
     if own_thread:
@@ -159,11 +160,11 @@ def nudge_text(f: stale.Finding, hero: Hero | None, own_thread: bool) -> str:
 # --- the handoff message's open-conversations block -------------------------------------------
 
 
-def open_block(findings: Iterable[stale.Finding], zone: ZoneInfo) -> dict:
+def open_block(findings: Iterable[clock.Finding], zone: ZoneInfo) -> dict:
     """Conversations waiting on us by tier, and the one waiting longest (since when, not for how
     long: the block changes only when the conversations do)."""
     waiting = [f for f in findings if f.waiting]
-    counts = {TIER_NAMES[t]: sum(f.tier == t for f in waiting) for t in stale.TIERS}
+    counts = {TIER_NAMES[t]: sum(f.tier == t for f in waiting) for t in clock.TIERS}
     oldest = min(waiting, key=lambda f: (f.waiting_since, f.key), default=None)
     text = None
     if oldest:
@@ -177,7 +178,7 @@ def open_block(findings: Iterable[stale.Finding], zone: ZoneInfo) -> dict:
 
 
 def plan_handoff(
-    findings: Iterable[stale.Finding], posted: Posted, where: Where, zone: ZoneInfo
+    findings: Iterable[clock.Finding], posted: Posted, where: Where, zone: ZoneInfo
 ) -> list[Change]:
     block = open_block(findings, zone)
     current = next((b for b in posted.blocks if b.get("block_id") == handoff.OPEN_BLOCK_ID), None)

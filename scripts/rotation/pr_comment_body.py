@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from scripts.check_report import affected
-from scripts.github_text import escape
-from scripts.history import Move
-from scripts.model import HERO, Rotation
-from scripts.problems import Problem
+from scripts.markup.github_text import escape
+from scripts.rotation.check_report import affected
+from scripts.rotation.history import Move
+from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.problems import Problem
 
 MARKER = "<!-- support-hero:rotation-check -->"  # how a later run finds the comment again
 MAX_ROWS = 50  # a year of a four-schedule rotation can move; the job summary has every row

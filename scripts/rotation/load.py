@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jsonschema
 
-from scripts import consistency
-from scripts.model import (
+from scripts.rotation import consistency
+from scripts.rotation.model import (
     HERO,
     WEEKDAYS,
     Cycle,
@@ -21,10 +21,10 @@ from scripts.model import (
     Team,
     TimeOff,
 )
-from scripts.problems import ConfigError, Problem, suggest
-from scripts.yaml_source import Source, parse, read_text
+from scripts.rotation.problems import ConfigError, Problem, suggest
+from scripts.rotation.yaml_source import Source, parse, read_text
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "rotation.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rotation.schema.json"
 _CORE_KEYS = {"timezone", "handoff", "people", "teams", "support_hero", "swaps", "time_off"}
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scripts import slack_blocks as blocks_
-from scripts.model import HERO, Rotation
+from scripts.markup import slack_blocks as blocks_
+from scripts.markup.slack_text import escape, link, mention, plain
 from scripts.plan import Change
-from scripts.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
-from scripts.slack_text import escape, link, mention, plain
+from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
 
 EVENT_HANDOFF = "support_hero_handoff"  # metadata event_type of the handoff message
 EVENT_REMINDER = "support_hero_reminder"  # metadata event_type of a reminder DM
@@ -286,7 +286,7 @@ def message(
     sentry: dict | None = None,
 ) -> Message:
     """The handoff message for a week; `keep` is the open-conversations block already posted,
-    `sentry` the Sentry line (scripts/sentry_errors.py), if any."""
+    `sentry` the Sentry line (scripts/stale/sentry_errors.py), if any."""
     who, zone = Namer(rot, ids), rot.zone
     title = f"Support Hero handoff · week of {day(wk.start, zone)}"
     blocks = [
@@ -448,7 +448,7 @@ class Observed:
     topic: str | None = None
     reminders_sent: frozenset[tuple[str, str]] | None = None  # (shift_start, kind)
     dm: str | None = None  # the reminder's direct-message channel
-    sentry: dict | None = None  # the Sentry line to show (scripts/sentry_errors.py); None: none
+    sentry: dict | None = None  # the Sentry line to show (stale/sentry_errors.py); None: none
 
 
 def plan(

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts import tiers
-from scripts.labels import DEFAULT_LABELS
 from scripts.plan import Change
+from scripts.tiers import directory as tiers
+from scripts.tiers.labels import DEFAULT_LABELS
 
-METADATA_KEY = "tier"  # what flag_stale reads (scripts/stale_sources.py)
+METADATA_KEY = "tier"  # what flag_stale reads (scripts/sources/conversations.py)
 TAGS_TARGET = "Papercups tags"
 
 

@@ -7,10 +7,10 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-from scripts import history, rotation, schedule
-from scripts.cli import UsageError
-from scripts.model import Rotation
-from scripts.problems import Problem
+from scripts.rotation import history, schedule
+from scripts.rotation import load as rotation
+from scripts.rotation.model import Rotation
+from scripts.rotation.problems import Problem, UsageError
 
 
 def load_base(base: str, config: str) -> Rotation:

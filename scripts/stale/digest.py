@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scripts import sentry_errors, slack_blocks, slack_text
-from scripts.business_time import WEEKDAYS_MON_FRI, WorkingHours
-from scripts.github_text import unlinked
-from scripts.slack_text import escape, link
-from scripts.stale import Finding
+from scripts.markup import slack_blocks, slack_text
+from scripts.markup.github_text import unlinked
+from scripts.markup.slack_text import escape, link
+from scripts.stale import sentry_errors
+from scripts.stale.business_time import WEEKDAYS_MON_FRI, WorkingHours
+from scripts.stale.clock import Finding
 
 EVENT_TYPE = "support_hero_stale_digest"  # message metadata: phase 2 finds the digest by it
 SOURCE_NAMES = {"papercups": "Papercups", "slack": "Slack", "github": "GitHub", "sentry": "Sentry"}
@@ -65,7 +66,7 @@ class Digest:
     metadata: dict = field(default_factory=dict)
 
 
-# --- text (escaped with scripts/slack_text.py) -----------------------------------------------
+# --- text (escaped with scripts/markup/slack_text.py) --------------------------------------------
 
 
 def mention(hero: Hero | None) -> str:

@@ -1,0 +1,1 @@
+"""PagerDuty's desired state, pure: the layer and overrides each schedule needs."""

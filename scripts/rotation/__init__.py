@@ -1,0 +1,1 @@
+"""The rotation: model, loading rotation.yaml, schedule engine, history, fairness and checks."""

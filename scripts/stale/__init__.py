@@ -1,0 +1,1 @@
+"""Stale support conversations, pure: the clock, each source's threads, the digest, the writes."""

@@ -1,0 +1,1 @@
+"""Customer tiers, pure: the directory and its rules, GitHub tier labels, Papercups customers."""
