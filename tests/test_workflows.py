@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts import environment
+from scripts import environment, jobs
 from scripts.rotation import load as rotation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +86,16 @@ def test_every_variable_the_code_reads_is_in_the_registry():
         text = path.read_text()
         found |= set(read.findall(text)) | set(constants.findall(text))
     assert found - named == set()
+
+
+def test_the_readme_lists_every_job_as_the_registry_does():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- jobs table: python -m scripts.jobs -->\n")
+    end = readme.index("\n<!-- end of jobs table -->")
+    assert readme[start:end].split("\n", 1)[1] == jobs.table()
+
+
+def test_the_registry_holds_every_job_and_their_docs_exist():
+    entry_points = {p.stem for p in (ROOT / "scripts").glob("*.py") if "def main(" in p.read_text()}
+    assert {j.name for j in jobs.JOBS} == entry_points
+    assert all(j.docs == "below" or (ROOT / j.docs).is_file() for j in jobs.JOBS)
