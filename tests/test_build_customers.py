@@ -5,8 +5,9 @@ import pytest
 from fakes.hubspot import HubSpotFake
 from fakes.stripe import StripeFake
 from scripts import build_customers
-from scripts.build_customers import Entry, Item, OpenDeal, Subscription
+from scripts.tiers import build
 from scripts.tiers import directory as tiers
+from scripts.tiers.build import Entry, Item, OpenDeal, Subscription
 
 
 def item(cents, interval="month", quantity=1, plan="cloud", currency="usd"):
@@ -24,7 +25,7 @@ def item(cents, interval="month", quantity=1, plan="cloud", currency="usd"):
     ],
 )
 def test_monthly_dollars(it, dollars):
-    assert build_customers.monthly_dollars(it) == pytest.approx(dollars)
+    assert build.monthly_dollars(it) == pytest.approx(dollars)
 
 
 def sub(email, *items, status="active", name=None, customer=None, **metadata):
@@ -32,7 +33,7 @@ def sub(email, *items, status="active", name=None, customer=None, **metadata):
 
 
 def test_from_stripe_groups_by_domain_sums_spend_and_takes_the_biggest_plan():
-    entries = build_customers.from_stripe(
+    entries = build.from_stripe(
         [
             sub("a@acme.example", item(10000), name="Acme"),
             sub("b@acme.example", item(500000, plan="Enterprise"), github_orgs="acme, acme-labs"),
@@ -51,7 +52,7 @@ def test_from_stripe_groups_by_domain_sums_spend_and_takes_the_biggest_plan():
 
 def test_deals_mark_the_sales_process_and_add_prospects():
     entries = {"acme.example": Entry("Acme", "cloud", 10, domains=["acme.example"])}
-    build_customers.add_deals(
+    build.add_deals(
         entries,
         [OpenDeal("ACME Inc", None), OpenDeal("Newco", "www.newco.example"), OpenDeal(None, None)],
     )
@@ -69,7 +70,7 @@ def test_hand_added_recognition_is_kept():
         ]
     )
     warnings = []
-    build_customers.keep_recognition(entries, kept, warnings.append)
+    build.keep_recognition(entries, kept, warnings.append)
     assert entries["acme.example"].github_logins == ["wile"]
     assert warnings == ["warning: 1 kept entries match no Stripe or HubSpot company: left out"]
 
