@@ -14,6 +14,7 @@ from scripts.clients.slack import MAX_PAGE, Slack, SlackError
 from scripts.escalation import paging
 from scripts.escalation.paging import Context, Observed, Request, Secondary
 from scripts.markup.github_text import code_block, escape
+from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.yaml_source import parse
@@ -210,7 +211,7 @@ def observe_slack(
             notes.append(f"the link is no message of {channel}: the message goes to the channel")
     elif thread:
         notes.append("the link is in another Slack channel: the message goes to the support one")
-    oldest = f"{paging.search_from(rot, now).timestamp():.6f}"
+    oldest = ts_of(paging.search_from(rot, now))
     # The whole shift of a busy channel may be searched: pages of 999, the fewest requests.
     found = slack.find_message(channel, paging.EVENT, oldest=oldest, limit=MAX_PAGE, dedup_key=key)
     return slack_id, Observed(found.ts if found else None, in_thread)

@@ -13,6 +13,7 @@ from scripts import plan as plans
 from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.handoff import weekly
+from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError
@@ -23,7 +24,6 @@ from scripts.sources.conversations import Reading, SlackChannel
 from scripts.stale import clock, sentry_errors
 from scripts.stale import digest as stale_digest
 from scripts.stale import plan as stale_plan
-from scripts.stale.slack_threads import ts_of
 from scripts.tiers import directory as tiers
 
 TITLE = "Stale support conversations"

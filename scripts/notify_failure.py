@@ -11,6 +11,7 @@ from scripts import cli
 from scripts import plan as plans
 from scripts.clients.slack import Slack, SlackError
 from scripts.markup.slack_text import escape, link
+from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.yaml_source import parse, read_text
 
@@ -35,7 +36,7 @@ def run(args) -> int:
     token = cli.token("SLACK_BOT_TOKEN", args.apply)
     slack = Slack(token) if token else None
     if slack:
-        oldest = f"{(cli.now_or(args) - LOOKBACK).timestamp():.6f}"
+        oldest = ts_of(cli.now_or(args) - LOOKBACK)
         posted = slack.find_message(channel, EVENT, oldest=oldest, run_url=url) is not None
     else:
         print(

@@ -14,6 +14,7 @@ from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.handoff import weekly
 from scripts.markup.github_text import code_block, escape
+from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError, Problem
@@ -128,16 +129,12 @@ def lookup(
     ]
 
 
-def _ts(instant: datetime) -> str:
-    return f"{instant.timestamp():.6f}"
-
-
 def observe(
     slack: Slack, rot: Rotation, cfg: weekly.Settings, wk: weekly.Week, now: datetime, ids: dict
 ) -> weekly.Observed:
     """Read what the plan compares against: this shift's message, groups, topic, reminder DMs."""
     msg = slack.find_message(
-        cfg.channel, weekly.EVENT_HANDOFF, oldest=_ts(wk.start), shift_start=wk.shift_start
+        cfg.channel, weekly.EVENT_HANDOFF, oldest=ts_of(wk.start), shift_start=wk.shift_start
     )
     posted = None
     if msg:
@@ -157,7 +154,7 @@ def observe(
         found = slack.find_message(
             dm,
             weekly.EVENT_REMINDER,
-            oldest=_ts(reminder.opens),
+            oldest=ts_of(reminder.opens),
             shift_start=reminder.key[0],
             kind=reminder.kind,
         )

@@ -8,10 +8,11 @@ import pytest
 
 from fakes.slack import BOT_USER
 from scripts.clients.slack import Message
+from scripts.markup.slack_ts import ts_of
 from scripts.sources import conversations
 from scripts.stale import clock
 from scripts.stale.clock import CUSTOMER, US
-from scripts.stale.slack_threads import DECIDED, FETCH, SKIP, People, read_head, ts_of
+from scripts.stale.slack_threads import DECIDED, FETCH, SKIP, People, read_head
 from tests.stale_world import (
     CHANNEL,
     DIRECTORY,

@@ -1,1 +1,2 @@
-"""Text we do not control, made safe where it goes: Slack mrkdwn, Block Kit, GitHub Markdown."""
+"""Slack's and GitHub's formats, pure: untrusted text made safe (mrkdwn, Block Kit, Markdown)
+and Slack's timestamps."""

@@ -13,12 +13,13 @@ from scripts.clients import papercups
 from scripts.clients.github import DEFAULT_URL as DEFAULT_GITHUB_URL
 from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.clients.slack import Message, Slack, SlackError
+from scripts.markup.slack_ts import ts_of, ts_time
 from scripts.sources.github_listings import GitHubListings
 from scripts.sources.state import State, record, restore
 from scripts.stale import clock, github_threads, slack_threads
 from scripts.stale.digest import EVENT_TYPE as DIGEST_EVENT
 from scripts.stale.digest import SourceStatus
-from scripts.stale.slack_threads import FETCH, SKIP, Profile, ts_of, ts_time
+from scripts.stale.slack_threads import FETCH, SKIP, Profile
 from scripts.tiers import directory as tiers
 from scripts.tiers import labels
 

@@ -12,8 +12,8 @@ from scripts.rotation.model import HERO, WEEKDAYS, Rotation
 from scripts.rotation.schedule import on_call
 from scripts.stale import business_time
 from scripts.stale.business_time import WorkingHours
+from scripts.tiers.names import TIERS
 
-TIERS = ("focus", "subscriber", "community")  # answer in this order
 LEVELS = ("great", "ok", "late", "very_late")  # how long a customer has waited, in order
 NUDGE_LEVELS = ("late", "very_late")  # the thresholds worth a nudge
 CUSTOMER, US, BOT = "customer", "us", "bot"

@@ -13,10 +13,10 @@ from scripts.markup.slack_text import escape, link
 from scripts.stale import sentry_errors
 from scripts.stale.business_time import WEEKDAYS_MON_FRI, WorkingHours
 from scripts.stale.clock import Finding
+from scripts.tiers.names import TIER_NAMES
 
 EVENT_TYPE = "support_hero_stale_digest"  # message metadata: phase 2 finds the digest by it
 SOURCE_NAMES = {"papercups": "Papercups", "slack": "Slack", "github": "GitHub", "sentry": "Sentry"}
-TIER_NAMES = {"focus": "Focus", "subscriber": "Subscriber", "community": "Community"}
 MARKS = {"very_late": "🔴", "late": "🟠"}  # Unicode: the same in Slack and in Markdown
 MAX_LINES = 40  # per list; Slack allows 50 blocks a message, 3000 characters a section
 MAX_ERRORS = 5  # Sentry errors listed: the busiest

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from scripts.markup.slack_ts import ts_time
 from scripts.stale import clock
 from scripts.stale.clock import BOT, CUSTOMER, US
 
@@ -21,15 +21,6 @@ CLOSED_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark"})
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
 SKIP, DECIDED, FETCH = "skip", "decided", "fetch"
 SLACKBOT = "USLACKBOT"  # Slack's own bot (reminders): its messages carry no bot_id
-
-
-def ts_time(ts: str) -> datetime:
-    """A Slack timestamp as an aware UTC datetime (an edit keeps the message's `ts`)."""
-    return datetime.fromtimestamp(float(ts), UTC)
-
-
-def ts_of(instant: datetime) -> str:
-    return f"{instant.timestamp():.6f}"
 
 
 def permalink(workspace_url: str, channel: str, ts: str) -> str:

@@ -12,9 +12,8 @@ import jsonschema
 
 from scripts.rotation.problems import ConfigError, Problem
 from scripts.rotation.yaml_source import Source, parse, read_text
+from scripts.tiers.names import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
 
-FOCUS, SUBSCRIBER, COMMUNITY = "focus", "subscriber", "community"
-TIERS = (FOCUS, SUBSCRIBER, COMMUNITY)  # highest first: the hero answers in this order
 DEFAULT_RULES = (
     {"tier": FOCUS, "plans": ["scale", "enterprise"]},
     {"tier": FOCUS, "in_sales_process": True},
