@@ -14,6 +14,7 @@ every request and response is checked against specs/slack-web.json, patched belo
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -49,6 +50,23 @@ READ_METHODS = frozenset(
 # --- where specs/slack-web.json is older than the live API ----------------------------------------
 
 _RAW = json.loads((specs.SPECS_DIR / "slack-web.json").read_text())
+
+
+def authorized(fn):
+    """Answer as Slack does without the fake's token: every method page lists the errors
+    `not_authed` ("No authentication token provided") and `invalid_auth` ("Some aspect of
+    authentication cannot be validated"), in a 200 answer with `ok: false`."""
+
+    @functools.wraps(fn)
+    def check(self, req, **params):
+        header = req.authorization or ""
+        if not header:
+            return 200, {"ok": False, "error": "not_authed"}
+        if header != f"Bearer {self.token}":
+            return 200, {"ok": False, "error": "invalid_auth"}
+        return fn(self, req, **params)
+
+    return check
 
 
 def _at(*keys):
@@ -377,15 +395,6 @@ class SlackFake(FakeService):
 
     # -- the read and write helpers every handler shares
 
-    def _auth(self, req) -> dict | None:
-        """The error answer for a missing or wrong token, else None."""
-        header = req.authorization or ""
-        if not header:
-            return {"ok": False, "error": "not_authed"}
-        if header != f"Bearer {self.token}":
-            return {"ok": False, "error": "invalid_auth"}
-        return None
-
     def _channel(self, channel_id: str | None) -> dict | None:
         if channel_id in self.ims:  # a user ID posts to the bot's DM with them
             channel_id = self.ims[channel_id]
@@ -452,10 +461,9 @@ class SlackFake(FakeService):
     # -- chat
 
     @route("POST", "/chat.postMessage")
+    @authorized
     def post_message(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -545,10 +553,9 @@ class SlackFake(FakeService):
             return msg
 
     @route("POST", "/chat.update")
+    @authorized
     def update_message(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -573,10 +580,9 @@ class SlackFake(FakeService):
 
     @route("POST", "/chat.getPermalink")
     @route("GET", "/chat.getPermalink")
+    @authorized
     def permalink(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -590,10 +596,9 @@ class SlackFake(FakeService):
 
     @route("POST", "/conversations.history")
     @route("GET", "/conversations.history")
+    @authorized
     def history(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -621,10 +626,9 @@ class SlackFake(FakeService):
 
     @route("POST", "/conversations.replies")
     @route("GET", "/conversations.replies")
+    @authorized
     def replies(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -671,19 +675,17 @@ class SlackFake(FakeService):
 
     @route("POST", "/conversations.info")
     @route("GET", "/conversations.info")
+    @authorized
     def info(self, req):
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(req.args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
         return 200, {"ok": True, "channel": self._conversation(ch)}
 
     @route("POST", "/conversations.setTopic")
+    @authorized
     def set_topic(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         ch = self._channel(args.get("channel"))
         if ch is None:
             return 200, {"ok": False, "error": "channel_not_found"}
@@ -707,9 +709,8 @@ class SlackFake(FakeService):
         return 200, {"ok": True, "channel": self._conversation(ch)}
 
     @route("POST", "/conversations.open")
+    @authorized
     def open_dm(self, req):
-        if err := self._auth(req):
-            return 200, err
         users = [u for u in (req.args.get("users") or "").split(",") if u]
         if not users:
             return 200, {"ok": False, "error": "users_list_not_supplied"}
@@ -725,9 +726,8 @@ class SlackFake(FakeService):
 
     @route("POST", "/auth.test")
     @route("GET", "/auth.test")
+    @authorized
     def auth_test(self, req):
-        if err := self._auth(req):
-            return 200, err
         return 200, {
             "ok": True, "url": f"{WORKSPACE_URL}/", "team": "Kestrel", "user": "support-hero",
             "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID,
@@ -737,9 +737,8 @@ class SlackFake(FakeService):
 
     @route("POST", "/users.lookupByEmail")
     @route("GET", "/users.lookupByEmail")
+    @authorized
     def lookup_by_email(self, req):
-        if err := self._auth(req):
-            return 200, err
         email = (req.args.get("email") or "").lower()
         user = next(
             (u for u in self.users.values() if u["profile"]["email"].lower() == email), None
@@ -750,9 +749,8 @@ class SlackFake(FakeService):
 
     @route("POST", "/users.info")
     @route("GET", "/users.info")
+    @authorized
     def user_info(self, req):
-        if err := self._auth(req):
-            return 200, err
         user = self.users.get(req.args.get("user") or "")
         if user is None:
             return 200, {"ok": False, "error": "user_not_found"}
@@ -762,10 +760,9 @@ class SlackFake(FakeService):
 
     @route("POST", "/usergroups.list")
     @route("GET", "/usergroups.list")
+    @authorized
     def list_groups(self, req):
         """Disabled groups (date_delete set) only with include_disabled=true (specs/README.md)."""
-        if err := self._auth(req):
-            return 200, err
         with_users = _flag(req.args.get("include_users"))
         disabled = _flag(req.args.get("include_disabled"))
         groups = [
@@ -781,9 +778,8 @@ class SlackFake(FakeService):
             self.usergroups[group_id].update(date_delete=int(self._epoch()), deleted_by="U0ADMIN")
 
     @route("POST", "/usergroups.enable")
+    @authorized
     def enable_group(self, req):
-        if err := self._auth(req):
-            return 200, err
         group = self.usergroups.get(req.args.get("usergroup") or "")
         if group is None:
             return 200, {"ok": False, "error": "no_such_subteam"}
@@ -792,19 +788,17 @@ class SlackFake(FakeService):
 
     @route("POST", "/usergroups.users.list")
     @route("GET", "/usergroups.users.list")
+    @authorized
     def group_users(self, req):
-        if err := self._auth(req):
-            return 200, err
         group = self.usergroups.get(req.args.get("usergroup") or "")
         if group is None:
             return 200, {"ok": False, "error": "no_such_subteam"}
         return 200, {"ok": True, "users": list(group["users"])}
 
     @route("POST", "/usergroups.users.update")
+    @authorized
     def update_group_users(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         group = self.usergroups.get(args.get("usergroup") or "")
         if group is None:
             return 200, {"ok": False, "error": "no_such_subteam"}
@@ -820,10 +814,9 @@ class SlackFake(FakeService):
         return 200, {"ok": True, "usergroup": group}
 
     @route("POST", "/usergroups.create")
+    @authorized
     def create_group(self, req):
         args = req.args
-        if err := self._auth(req):
-            return 200, err
         name, handle = args.get("name") or "", args.get("handle") or ""
         if not name:
             return 200, {"ok": False, "error": "missing_subteam_name"}
