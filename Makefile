@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv check test lint lint-workflows bench demo clean
+.PHONY: venv check test lint lint-workflows typecheck bench demo clean
 
 # Python 3.11 or newer, said in one line; a failed install leaves no half-built .venv behind.
 $(VENV)/.installed: requirements.txt requirements-build-customers.txt requirements-dev.txt
@@ -31,7 +31,11 @@ lint-workflows: venv
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(VENV)/bin/check-jsonschema --schemafile rotation.schema.json rotation.yaml
 
-test: venv lint lint-workflows
+# Types: strict on the cores listed in pyproject.toml ([tool.mypy]).
+typecheck: venv
+	$(PY) -m mypy
+
+test: venv lint lint-workflows typecheck
 	$(PY) -m pytest -q
 
 bench: venv

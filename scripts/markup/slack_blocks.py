@@ -10,6 +10,7 @@ does not fit ends in "…and N more".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ContextBlock,
@@ -41,16 +42,16 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
 
 
-def section(text: str, block_id: str | None = None) -> dict:
+def section(text: str, block_id: str | None = None) -> dict[str, Any]:
     return SectionBlock(block_id=block_id, text=_mrkdwn(clip(text, SECTION_CHARS))).to_dict()
 
 
-def header(text: str, block_id: str | None = None) -> dict:
+def header(text: str, block_id: str | None = None) -> dict[str, Any]:
     return HeaderBlock(block_id=block_id, text=PlainTextObject(text=clip(text, HEADER_CHARS)))\
         .to_dict()  # fmt: skip
 
 
-def context(*texts: str, block_id: str | None = None) -> dict:
+def context(*texts: str, block_id: str | None = None) -> dict[str, Any]:
     """A context block; texts past the tenth are joined into the tenth."""
     if len(texts) > CONTEXT_ELEMENTS:
         texts = (*texts[: CONTEXT_ELEMENTS - 1], " · ".join(texts[CONTEXT_ELEMENTS - 1 :]))
@@ -72,7 +73,7 @@ def chunks(lines: Sequence[str], limit: int = SECTION_CHARS) -> list[str]:
     return ["\n".join(x) for x in out]
 
 
-def sections(block_id: str, heading: str, rows: Sequence[str], most: int) -> list[dict]:
+def sections(block_id: str, heading: str, rows: Sequence[str], most: int) -> list[dict[str, Any]]:
     """A heading and its rows in at most `most` sections; rows that do not fit are counted in
     a last line "…and N more". Block IDs are `block_id`, `block_id-2`, ..."""
     texts = chunks([heading, *rows])
@@ -85,7 +86,9 @@ def sections(block_id: str, heading: str, rows: Sequence[str], most: int) -> lis
     return [section(t, block_id if i == 0 else f"{block_id}-{i + 1}") for i, t in enumerate(texts)]
 
 
-def within_limits(blocks: Sequence[dict], note: str = "…more than one message holds") -> list:
+def within_limits(
+    blocks: Sequence[dict[str, Any]], note: str = "…more than one message holds"
+) -> list[dict[str, Any]]:
     """At most MAX_BLOCKS blocks: past that, the last kept one says the rest was left out."""
     if len(blocks) <= MAX_BLOCKS:
         return list(blocks)

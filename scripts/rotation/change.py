@@ -4,7 +4,7 @@ or rewrites: shared by check_rotation and pr_comment."""
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from scripts.rotation import history, schedule
@@ -34,11 +34,11 @@ def load_base(base: str, config: str) -> Rotation:
     return rotation.load(f"{base}:{relative.as_posix()}", text=shown.stdout)[0]
 
 
-def rewrite_problems(rot: Rotation, base: Rotation, now) -> list[Problem]:
+def rewrite_problems(rot: Rotation, base: Rotation, now: datetime) -> list[Problem]:
     """Errors for order/since/first edits that change a shift which has already started."""
     problems = []
     for r in history.rewrites(base, rot, now):
-        cycle = rot.cycle(r.schedule)
+        cycle = rot.cycle_of(r.schedule)
         local = r.week.astimezone(rot.zone)
         problems.append(
             Problem(
@@ -54,7 +54,7 @@ def rewrite_problems(rot: Rotation, base: Rotation, now) -> list[Problem]:
     return problems
 
 
-def moves_ahead(base: Rotation, rot: Rotation, now, weeks: int = 0) -> list[history.Move]:
+def moves_ahead(base: Rotation, rot: Rotation, now: datetime, weeks: int = 0) -> list[history.Move]:
     """What the edit moves from the shift that holds `now`: `weeks` ahead, a year at least."""
     start = schedule.handoff(rot, schedule.week_of(rot, now))
     return history.moves(base, rot, start, start + timedelta(weeks=max(weeks, 52)))

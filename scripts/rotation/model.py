@@ -104,6 +104,12 @@ class Rotation:
         team = self.teams.get(schedule)
         return team.secondary if team else None
 
+    def cycle_of(self, schedule: str) -> Cycle:
+        """The weekly cycle of a schedule key that has one (KeyError for any other key)."""
+        if (found := self.cycle(schedule)) is None:
+            raise KeyError(f"{schedule!r} has no weekly rotation")
+        return found
+
     def schedules(self) -> list[str]:
         """Every schedule key: the hero rotation first, then teams with a secondary rotation."""
         return [HERO] + sorted(k for k, t in self.teams.items() if t.secondary)

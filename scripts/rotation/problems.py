@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -23,7 +24,7 @@ class Problem:
         where = f"{self.path}: " if self.path else ""
         return one_line(f"{self.file}:{self.line}:{self.column}: {where}{self.message}")
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         where = f"{self.path}: " if self.path else ""
         return {
             "file": self.file,

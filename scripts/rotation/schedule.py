@@ -40,7 +40,7 @@ def week_of(rot: Rotation, instant: datetime) -> date:
 
 def defined_from(rot: Rotation, schedule: str) -> date:
     """The first handoff date a schedule is defined on: its since (hero teams: also the hero's)."""
-    start = rot.cycle(schedule).since
+    start = rot.cycle_of(schedule).since
     if schedule != HERO and rot.hero.hero_is_team_secondary and _supplies_heroes(rot, schedule):
         start = max(start, rot.hero.cycle.since)
     return start
@@ -60,7 +60,7 @@ def person_on(cycle: Cycle, rot: Rotation, instant: datetime) -> str | None:
 
 def base_shifts(rot: Rotation, schedule: str, start: datetime, end: datetime) -> list[Shift]:
     """Whole weekly shifts of the cycle alone (no swaps) that overlap [start, end)."""
-    cycle = rot.cycle(schedule)
+    cycle = rot.cycle_of(schedule)
     first = defined_from(rot, schedule)
     week = max(week_of(rot, start), first)
     shifts = []

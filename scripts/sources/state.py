@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Entries = dict[tuple[str, str], Any]  # (kind, key) -> a JSON value
 
 JOB = "flag_stale"
 SCHEMA = "1"  # bump when an entry's shape changes: an older file is then an empty state
@@ -35,7 +36,9 @@ DEFAULT_PATH = Path(".cache") / "support-hero" / "flag_stale.sqlite"  # beside r
 class State:
     """The entries of the last run (read at open) and those of this run (written at save)."""
 
-    def __init__(self, path: Path | None, now: datetime, old: dict | None = None, why: str = ""):
+    def __init__(
+        self, path: Path | None, now: datetime, old: Entries | None = None, why: str = ""
+    ) -> None:
         self.path, self.now = path, now
         self._old: dict[tuple[str, str], Any] = old or {}
         self._new: dict[tuple[str, str], Any] = {}
@@ -107,7 +110,7 @@ class State:
             print(f"warning: the state file {self.path} was not saved: {exc}", file=sys.stderr)
 
 
-def _read(path: Path, now: datetime) -> tuple[dict, str]:
+def _read(path: Path, now: datetime) -> tuple[Entries, str]:
     if not path.is_file():
         return {}, "no state file yet"
     try:
@@ -152,7 +155,7 @@ def _rows(entries: dict[tuple[str, str], Any]) -> Iterator[tuple[str, str, str]]
 # --- dataclasses as entries ---------------------------------------------------------------------
 
 
-def record(item: Any, leave_out: tuple[str, ...] = ()) -> dict:
+def record(item: Any, leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
     """A dataclass as a JSON object, without the fields in `leave_out` (text nobody needs)."""
     out = {}
     for f in fields(item):
@@ -215,7 +218,7 @@ class _connect:
     def __enter__(self) -> sqlite3.Connection:
         return self.db
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.db.commit()
         self.db.close()

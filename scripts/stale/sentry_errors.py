@@ -34,7 +34,7 @@ class Settings:
     line: int = 0
 
 
-def settings(raw: Mapping | None, line: int = 0) -> Settings | None:
+def settings(raw: Mapping[str, Any] | None, line: int = 0) -> Settings | None:
     """Settings from the schema-checked `sentry` section; None when there is none."""
     if not raw:
         return None
@@ -129,7 +129,7 @@ def issues_url(cfg: Settings, web: str, start: datetime, issues: Iterable[Any]) 
 
 
 def count_text(
-    cfg: Settings, web: str, start: datetime, issues: list, complete: bool = True
+    cfg: Settings, web: str, start: datetime, issues: list[Any], complete: bool = True
 ) -> str:
     """':rotating_light: *Sentry:* <url|3 new unassigned Sentry errors> since the handoff
     (web 2, api 1)': the projects in the configured order, with any."""
@@ -152,10 +152,10 @@ class Reading:
 
     state: str
     detail: str = ""
-    issues: tuple = ()  # the new unassigned ones, when ok
+    issues: tuple[Any, ...] = ()  # the new unassigned ones, when ok
     complete: bool = True  # False when paging stopped at its bound
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {"state": self.state, "detail": self.detail,
                 "new_unassigned": len(self.issues) if self.state == "ok" else None}  # fmt: skip
 
@@ -175,8 +175,12 @@ class Reading:
 
 
 def handoff_block(
-    cfg: Settings | None, reading: Reading, start: datetime, web: str, posted: dict | None
-) -> dict | None:
+    cfg: Settings | None,
+    reading: Reading,
+    start: datetime,
+    web: str,
+    posted: dict[str, Any] | None,
+) -> dict[str, Any] | None:
     """The handoff message's Sentry line; None: no line.
 
     Read: the count. Not read now (an outage, no token): the line already posted stays as it is,

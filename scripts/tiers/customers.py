@@ -9,7 +9,9 @@ from typing import Any
 
 from scripts.plan import Change
 from scripts.tiers import directory as tiers
+from scripts.tiers.directory import Rule
 from scripts.tiers.labels import DEFAULT_LABELS
+from scripts.tiers.names import TIERS
 
 METADATA_KEY = "tier"  # what flag_stale reads (scripts/sources/conversations.py)
 TAGS_TARGET = "Papercups tags"
@@ -49,7 +51,7 @@ class Want:
     line: int = 0
 
 
-def wanted(email: str | None, directory: tiers.Directory, rules) -> Want | None:
+def wanted(email: str | None, directory: tiers.Directory, rules: Iterable[Rule]) -> Want | None:
     """The tier of the directory customer owning the email's domain (or a parent domain of it);
     Community without one. None without an email: nothing to go by, so nothing is written.
 
@@ -67,7 +69,7 @@ def wanted(email: str | None, directory: tiers.Directory, rules) -> Want | None:
 def plan(
     records: Iterable[Record],
     directory: tiers.Directory,
-    rules,
+    rules: Iterable[Rule],
     tags: Mapping[str, str] | None,
     specs: Mapping[str, TagSpec] = TAGS,
 ) -> list[Change]:
@@ -123,9 +125,11 @@ def create_tag(spec: TagSpec) -> Change:
     return Change("create", TAGS_TARGET, f"{spec.name} ({spec.color})", "tier tag missing", 0, data)
 
 
-def tally(records: Iterable[Record], directory: tiers.Directory, rules) -> dict[str, int]:
+def tally(
+    records: Iterable[Record], directory: tiers.Directory, rules: Iterable[Rule]
+) -> dict[str, int]:
     """Customers per tier (and without an email), for the report."""
-    counts = {t: 0 for t in tiers.TIERS} | {"no email": 0}
+    counts = {t: 0 for t in TIERS} | {"no email": 0}
     for record in records:
         want = wanted(record.email, directory, rules)
         counts[want.tier if want else "no email"] += 1
