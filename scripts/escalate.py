@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from scripts import cli
 from scripts import plan as plans
@@ -17,7 +16,6 @@ from scripts.markup.github_text import code_block, escape
 from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
-from scripts.rotation.yaml_source import parse
 
 TOKEN, ROUTING_KEYS = "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEYS"
 SENDER, SLACK_TOKEN = "PAGERDUTY_FROM_EMAIL", "SLACK_BOT_TOKEN"
@@ -118,16 +116,16 @@ def read_setup(rot: Rotation, args, team: str) -> tuple[Setup, list[str]]:
         routing_key,
         os.environ.get(TOKEN) or None,
         os.environ.get(SENDER) or None,
-        pagerduty_service(args.config, team),
+        pagerduty_service(rot, team),
         channel,
         slack_token,
     )
     return setup, notes
 
 
-def pagerduty_service(config: str, team: str) -> str | None:
+def pagerduty_service(rot: Rotation, team: str) -> str | None:
     """teams.<team>.pagerduty_service (the model keeps only what every job needs)."""
-    data = parse(Path(config).read_text(encoding="utf-8"), config).data or {}
+    data = (rot.source.data if rot.source else None) or {}
     return ((data.get("teams") or {}).get(team) or {}).get("pagerduty_service")
 
 

@@ -17,7 +17,6 @@ from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError
-from scripts.rotation.yaml_source import parse
 from scripts.sources import conversations as stale_sources
 from scripts.sources import state as stale_state
 from scripts.sources.conversations import Reading, SlackChannel
@@ -90,7 +89,7 @@ def load_settings(rot: Rotation, config: str) -> clock.Settings:
     raw = rot.settings.get("stale") or {}
     problems = clock.settings_problems(raw)
     if problems:
-        src = parse(Path(config).read_text(encoding="utf-8"), config)
+        src = rot.source
         raise ConfigError(src.problem(path, message) for path, message in problems)
     return clock.settings(raw)
 
@@ -119,7 +118,7 @@ def places(rot: Rotation, config: str) -> stale_plan.Where:
     channel = (rot.settings.get("slack") or {}).get("channel") or ""
     if not channel:
         return stale_plan.Where("")
-    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    src = rot.source
     has_nudges = "nudges" in (rot.settings.get("stale") or {})
     nudges = src.where(("stale", "nudges"))[0] if has_nudges else 0
     return stale_plan.Where(channel, src.where(("slack", "channel"))[0], nudges)

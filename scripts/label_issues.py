@@ -15,7 +15,6 @@ from scripts.markup.github_text import escape
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError
-from scripts.rotation.yaml_source import parse
 from scripts.tiers import directory as tiers
 from scripts.tiers import labels
 
@@ -77,7 +76,7 @@ NO_ACCESS = (
 
 def load_settings(rot: Rotation, config: str) -> tuple[labels.Settings, tuple[tiers.Rule, ...]]:
     """The `github` and `tiers` sections (shapes checked by the schema), with their lines."""
-    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    src = rot.source
     github = rot.settings.get("github") or {}
     if not github.get("repos"):
         where = ("github",) if "github" in rot.settings else ()

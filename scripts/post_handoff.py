@@ -6,7 +6,6 @@ import json
 import sys
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 
 from scripts import cli
 from scripts import plan as plans
@@ -18,7 +17,6 @@ from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError, Problem
-from scripts.rotation.yaml_source import parse
 from scripts.stale import sentry_errors
 
 TITLE = "Slack handoff"
@@ -80,7 +78,7 @@ def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:
 
 def load_settings(rot: Rotation, config: str) -> weekly.Settings:
     """The slack section, checked against the teams; problems name their rotation.yaml line."""
-    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    src = rot.source
     slack = rot.settings.get("slack") or {}
     problems = []
     if not slack.get("channel"):

@@ -14,7 +14,6 @@ from scripts.clients.papercups import Papercups, PapercupsError
 from scripts.markup.github_text import escape
 from scripts.plan import Change
 from scripts.rotation.model import Rotation
-from scripts.rotation.yaml_source import parse
 from scripts.tiers import customers as customer_tiers
 from scripts.tiers import directory as tiers
 from scripts.tiers.customers import Record
@@ -55,7 +54,7 @@ def run(args) -> int:
 
 def load_rules(rot: Rotation, config: str) -> tuple[tiers.Rule, ...]:
     """The `tiers.rules` of rotation.yaml (or the defaults), with their lines."""
-    src = parse(Path(config).read_text(encoding="utf-8"), config)
+    src = rot.source
     raw = (rot.settings.get("tiers") or {}).get("rules")
     lines = [src.where(("tiers", "rules", i))[0] for i in range(len(raw or []))]
     return tiers.rules(raw, lines)

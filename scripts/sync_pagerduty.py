@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 
 from scripts import cli
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError, Unauthorized
@@ -134,12 +132,7 @@ def observe(pd: PagerDuty, rot: Rotation, now: datetime, weeks: int):
 
 def _line_of(rot: Rotation, key: str) -> int:
     """Line of a top-level key in the rotation file (the model keeps no line for it)."""
-    try:
-        lines = Path(rot.file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 0
-    pattern = re.compile(rf"{re.escape(key)}\s*:")
-    return next((n for n, text in enumerate(lines, 1) if pattern.match(text)), 0)
+    return rot.source.where((key,), key=True)[0] if rot.source else 0
 
 
 # -- render

@@ -60,3 +60,19 @@ def test_a_core_touches_no_adapter_cli_or_job(core):
 @pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(SCRIPTS)) for p in MODULES])
 def test_nothing_prints_a_traceback(path):
     assert "print_exc" not in path.read_text() and "print_exception" not in path.read_text()
+
+
+# Jobs that must work from a rotation.yaml that does not load: they read its sections raw.
+RAW_READERS = {
+    "notify_failure": "a failure is reported even when rotation.yaml is what broke",
+    "services": "a workflow learns its switch from a file other jobs may reject",
+}
+
+
+@pytest.mark.parametrize("job", sorted(set(JOBS) - set(RAW_READERS)))
+def test_a_job_reads_rotation_yaml_once(job):
+    """rotation.yaml is parsed once, by cli.load: a job's own checks use Rotation.source for
+    their lines instead of reading or searching the file again."""
+    text = (SCRIPTS / f"{job}.py").read_text()
+    names = imported(SCRIPTS / f"{job}.py")
+    assert "scripts.rotation.yaml_source" not in names and ".read_text(" not in text

@@ -358,4 +358,5 @@ def _build(src: Source) -> Rotation:
         swaps=tuple(_swap(src, i, s) for i, s in enumerate(data.get("swaps", []))),
         time_off=tuple(_time_off(src, i, t) for i, t in enumerate(data.get("time_off", []))),
         settings={k: v for k, v in data.items() if k not in _CORE_KEYS},
+        source=src,
     )

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from scripts.rotation.yaml_source import Source
 
 HERO = "support-hero"  # the schedule key of the Support Hero rotation; team keys name the others
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -92,6 +96,9 @@ class Rotation:
     swaps: tuple[Swap, ...] = ()
     time_off: tuple[TimeOff, ...] = ()
     settings: Mapping[str, object] = field(default_factory=dict)  # job sections: slack, github, ...
+    # The file as read: every value's line:col, so that a job's own checks of its section name
+    # their place without reading or searching the file again.
+    source: Source | None = field(default=None, compare=False, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
