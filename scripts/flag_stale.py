@@ -14,7 +14,7 @@ from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.handoff import weekly
 from scripts.markup.slack_ts import ts_of
-from scripts.plan import Change
+from scripts.plan import Change, SlackPost, SlackReply, SlackUpdate
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError
 from scripts.sources import conversations as stale_sources
@@ -231,18 +231,20 @@ def apply(slack: Slack, changes: list[Change]) -> int:
     """The digest first (a nudge in its thread needs its ts), then nudges, then the handoff."""
     failed, digest_ts = 0, None
     for change in changes:
-        d = change.data
         try:
-            if change.action == "post":
-                digest_ts = slack.post(d["channel"], d["text"], d["blocks"], d["metadata"]).ts
-            elif change.action == "update":
-                slack.update(d["channel"], d["ts"], d["text"], d["blocks"], d["metadata"])
-                digest_ts = d["ts"] if d.get("digest") else digest_ts
-            elif change.action == "nudge":
-                thread = d["thread_ts"] or digest_ts
-                if thread is None:
-                    raise SlackError("chat.postMessage", "the digest was not posted")
-                slack.post(d["channel"], d["text"], metadata=d["metadata"], thread_ts=thread)
+            match change.data:
+                case SlackPost(channel, text, blocks, metadata):
+                    digest_ts = slack.post(channel, text, list(blocks), dict(metadata)).ts
+                case SlackUpdate(channel, ts, text, blocks, metadata, digest):
+                    slack.update(channel, ts, text, list(blocks), dict(metadata))
+                    digest_ts = ts if digest else digest_ts
+                case SlackReply(channel, text, metadata, thread_ts):
+                    thread = thread_ts or digest_ts
+                    if thread is None:
+                        raise SlackError("chat.postMessage", "the digest was not posted")
+                    slack.post(channel, text, metadata=dict(metadata), thread_ts=thread)
+                case other:
+                    raise TypeError(f"flag_stale cannot apply {type(other).__name__}")
         except SlackError as exc:
             failed += 1
             print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)

@@ -3,10 +3,48 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from scripts.markup.github_text import escape
+
+# --- typed writes: what the adapter needs to make one change, one dataclass per kind ----------
+
+
+@dataclass(frozen=True)
+class SlackPost:
+    """A new top-level message (chat.postMessage)."""
+
+    channel: str
+    text: str
+    blocks: Sequence[Mapping[str, Any]]
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SlackUpdate:
+    """An edit of one of our messages (chat.update); `digest`: it is flag_stale's digest."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: Sequence[Mapping[str, Any]]
+    metadata: Mapping[str, Any]
+    digest: bool = False
+
+
+@dataclass(frozen=True)
+class SlackReply:
+    """A reply in a thread; `thread_ts` None: the thread of the message this run posts first."""
+
+    channel: str
+    text: str
+    metadata: Mapping[str, Any]
+    thread_ts: str | None
+
+
+Write = SlackPost | SlackUpdate | SlackReply  # the kinds typed so far (issue 16: all of them)
 
 
 @dataclass(frozen=True)
@@ -18,7 +56,8 @@ class Change:
     summary: str  # what a person reads: "Wed 16 Dec 09:00 -> ...: frank covers erin"
     reason: str = ""  # why: "swap", "hero-as-secondary", "drift", ...
     line: int = 0  # the rotation.yaml line it comes from, 0 when none
-    data: dict = field(default_factory=dict, compare=False)  # what the adapter needs to apply it
+    # What the adapter needs to apply it: a typed write, or (not yet typed) a dict.
+    data: Write | dict[str, Any] = field(default_factory=dict, compare=False)
 
     def where(self, config: str) -> str:
         return f"{config}:{self.line}" if self.line else ""
@@ -52,7 +91,7 @@ def render_markdown(changes: Iterable[Change], config: str, title: str) -> str:
     return "\n".join(lines)
 
 
-def render_json(changes: Iterable[Change], **extra) -> str:
+def render_json(changes: Iterable[Change], **extra: Any) -> str:
     return json.dumps({"changes": [asdict(c) for c in changes], **extra}, indent=2, default=str)
 
 

@@ -262,11 +262,11 @@ def test_the_digest_is_posted_then_updated_only_when_its_content_changes():
     first = digest("one late")
     (post,) = plan.plan_digest(first, None, WHERE)
     seen = plan.Posted("1.000100", first.metadata["event_payload"])
-    assert (post.action, post.line, post.data["metadata"]["event_payload"]["day"]) == (
+    assert (post.action, post.line, post.data.metadata["event_payload"]["day"]) == (
         "post", 17, "2026-12-02")  # fmt: skip
     assert plan.plan_digest(digest("one late"), seen, WHERE) == []
     (update,) = plan.plan_digest(digest("two late"), seen, WHERE)
-    assert (update.action, update.data["ts"]) == ("update", "1.000100")
+    assert (update.action, update.data.ts) == ("update", "1.000100")
 
 
 NUDGES = [
@@ -287,11 +287,11 @@ def test_nudges_once_per_threshold(source, minutes, nudged, thread):
     keys = frozenset(stale.nudge_key(f.key, f.waiting_since, lvl) for lvl in nudged)
     hero = Hero("Bo", "UBO000000")
     changes = plan.plan_nudges([f], keys, hero, WHERE, "9.000001")
-    assert [c.data["thread_ts"] for c in changes] == ([thread] if thread else [])
+    assert [c.data.thread_ts for c in changes] == ([thread] if thread else [])
     for c in changes:
-        assert c.data["metadata"]["event_payload"]["key"].endswith(f"#{f.level}")
-        assert c.data["text"].startswith("⏰ <@UBO000000>") and c.line == 21
-        assert source == "slack" or "Cy &lt;C&gt;" in c.data["text"]
+        assert c.data.metadata["event_payload"]["key"].endswith(f"#{f.level}")
+        assert c.data.text.startswith("⏰ <@UBO000000>") and c.line == 21
+        assert source == "slack" or "Cy &lt;C&gt;" in c.data.text
 
 
 def test_nudges_are_capped_a_run():
@@ -311,8 +311,8 @@ def test_the_handoff_block_changes_only_with_the_conversations():
     posted = plan.Posted("5.0", {"shift_start": "x", "digest": "d"}, (hero, block))
     assert plan.plan_handoff(fs, posted, WHERE, LONDON) == []
     (change,) = plan.plan_handoff(fs[:1], posted, WHERE, LONDON)
-    assert change.data["blocks"][0] == hero and change.data["ts"] == "5.0"
-    assert change.data["metadata"]["event_payload"] == {"shift_start": "x", "digest": "d"}
+    assert change.data.blocks[0] == hero and change.data.ts == "5.0"
+    assert change.data.metadata["event_payload"] == {"shift_start": "x", "digest": "d"}
     no_block = plan.Posted("5.0", {}, (hero,))  # an older handoff without the block
     assert plan.plan_handoff(fs, no_block, WHERE, LONDON) == []
 

@@ -76,3 +76,10 @@ def test_a_job_reads_rotation_yaml_once(job):
     text = (SCRIPTS / f"{job}.py").read_text()
     names = imported(SCRIPTS / f"{job}.py")
     assert "scripts.rotation.yaml_source" not in names and ".read_text(" not in text
+
+
+def test_flag_stale_applies_typed_changes_only():
+    """Its apply dispatches on the kind of write (scripts/plan.py), never on a dict's keys."""
+    text = (SCRIPTS / "flag_stale.py").read_text()
+    apply = text[text.index("def apply(") :]
+    assert "case SlackPost(" in apply and 'd["' not in apply and "change.action ==" not in apply

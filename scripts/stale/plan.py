@@ -19,7 +19,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from scripts.handoff import weekly as handoff
-from scripts.plan import Change
+from scripts.plan import Change, SlackPost, SlackReply, SlackUpdate
 from scripts.stale import clock
 from scripts.stale.digest import (
     SOURCE_NAMES,
@@ -100,19 +100,15 @@ def plan(
 def plan_digest(digest: Digest, posted: Posted | None, where: Where) -> list[Change]:
     payload = digest.metadata["event_payload"]
     summary = f"stale digest: {payload['very_late']} very late, {payload['late']} late in total"
-    data = {
-        "channel": where.channel,
-        "text": digest.text,
-        "blocks": list(digest.blocks),
-        "metadata": digest.metadata,
-        "digest": True,
-    }
     target, line = f"Slack {where.channel}", where.channel_line
+    blocks = list(digest.blocks)
     if posted is None:
-        return [Change("post", target, summary, f"first digest of {payload['day']}", line, data)]
+        post = SlackPost(where.channel, digest.text, blocks, digest.metadata)
+        return [Change("post", target, summary, f"first digest of {payload['day']}", line, post)]
     if posted.payload.get("content") == payload["content"]:
         return []
-    return [Change("update", target, summary, "digest changed", line, data | {"ts": posted.ts})]
+    update = SlackUpdate(where.channel, posted.ts, digest.text, blocks, digest.metadata, True)
+    return [Change("update", target, summary, "digest changed", line, update)]
 
 
 def plan_nudges(
@@ -131,12 +127,8 @@ def plan_nudges(
         f, conv = by_key[n.conversation.key], n.conversation
         own = conv.source == "slack"
         meta = {"event_type": NUDGE_EVENT, "event_payload": {"key": n.key}}
-        data = {
-            "channel": where.channel,
-            "text": nudge_text(f, hero, own),
-            "metadata": meta,
-            "thread_ts": conv.id if own else digest_ts,
-        }
+        data = SlackReply(where.channel, nudge_text(f, hero, own), meta,
+                          conv.id if own else digest_ts)  # fmt: skip
         where_to = "conversation threads" if own else "digest thread"
         target = f"Slack {where.channel} ({where_to})"
         summary = (
@@ -186,13 +178,7 @@ def plan_handoff(
         return []
     blocks = handoff.with_open_block(posted.blocks, block)
     meta = {"event_type": handoff.EVENT_HANDOFF, "event_payload": dict(posted.payload)}
-    data = {
-        "channel": where.channel,
-        "ts": posted.ts,
-        "text": handoff.fallback_text(blocks),
-        "blocks": blocks,
-        "metadata": meta,
-    }
+    data = SlackUpdate(where.channel, posted.ts, handoff.fallback_text(blocks), blocks, meta)
     summary = "handoff message: open conversations by tier"
     return [Change("update", f"Slack {where.channel}", summary, "counts changed",
                    where.channel_line, data)]  # fmt: skip

@@ -89,7 +89,7 @@ def plan(
         changes += metadata_change(record, want)
     if tags is None:
         return changes
-    needed = {c.data["add"] for c in changes if c.data.get("add")}
+    needed = {c.data["add"] for c in changes if isinstance(c.data, dict) and c.data.get("add")}
     creates = [create_tag(s) for s in specs.values() if s.name in needed and s.name not in tags]
     return creates + changes
 
