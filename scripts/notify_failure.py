@@ -12,7 +12,7 @@ from scripts import plan as plans
 from scripts.clients.slack import Slack, SlackError
 from scripts.markup.slack_text import escape, link
 from scripts.markup.slack_ts import ts_of
-from scripts.plan import Change
+from scripts.plan import Change, SlackPost
 from scripts.rotation.yaml_source import parse, read_text
 
 TITLE = "Failure notice"
@@ -89,7 +89,7 @@ def plan(channel: str, workflow: str, url: str, posted: bool) -> list[Change]:
     if posted:
         return []
     metadata = {"event_type": EVENT, "event_payload": {"run_url": url}}
-    data = {"channel": channel, "text": message(workflow, url), "metadata": metadata}
+    data = SlackPost(channel, message(workflow, url), (), metadata)
     return [Change("post", channel, f"{workflow} failed: {url}", "scheduled run failed", 0, data)]
 
 
@@ -105,9 +105,11 @@ def render(args, changes: list[Change]) -> None:
 
 def apply(slack: Slack, changes: list[Change]) -> int:
     for change in changes:
-        d = change.data
+        post = change.data
+        if not isinstance(post, SlackPost):
+            raise TypeError(f"notify_failure cannot apply {type(post).__name__}")
         try:
-            slack.post(d["channel"], d["text"], metadata=d["metadata"])
+            slack.post(post.channel, post.text, metadata=dict(post.metadata))
         except SlackError as exc:
             print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
             return cli.failed(exc)
