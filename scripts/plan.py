@@ -44,7 +44,23 @@ class SlackReply:
     thread_ts: str | None
 
 
-Write = SlackPost | SlackUpdate | SlackReply  # the kinds typed so far (issue 16: all of them)
+@dataclass(frozen=True)
+class IssueComment:
+    """A new comment on an issue or pull request (the one that Change.target names)."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class IssueCommentEdit:
+    """Our comment `comment_id`, its body replaced."""
+
+    comment_id: int
+    body: str
+
+
+# The kinds typed so far; issue 16 asks for every job's.
+Write = SlackPost | SlackUpdate | SlackReply | IssueComment | IssueCommentEdit
 
 
 @dataclass(frozen=True)

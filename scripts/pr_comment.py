@@ -9,7 +9,7 @@ from scripts import cli
 from scripts import plan as plans
 from scripts.clients.github import Comment, GitHub, GitHubError
 from scripts.markup.github_text import escape
-from scripts.plan import Change
+from scripts.plan import Change, IssueComment, IssueCommentEdit
 from scripts.rotation import load as rotation
 from scripts.rotation import pr_comment_body
 from scripts.rotation.change import load_base, moves_ahead, rewrite_problems
@@ -88,12 +88,12 @@ def plan(ours: Comment | None, body: Body, target: str) -> list[Change]:
     if ours is None:
         if not body.news:
             return []
-        data = {"body": body.text}
-        return [Change("create", target, "the rotation comment", _why(body), 0, data)]
+        new = IssueComment(body.text)
+        return [Change("create", target, "the rotation comment", _why(body), 0, new)]
     if ours.body == body.text:
         return []
-    data = {"body": body.text, "comment_id": ours.id}
-    return [Change("update", target, f"the rotation comment {ours.id}", _why(body), 0, data)]
+    edit = IssueCommentEdit(ours.id, body.text)
+    return [Change("update", target, f"the rotation comment {ours.id}", _why(body), 0, edit)]
 
 
 def _why(body: Body) -> str:
@@ -119,10 +119,13 @@ def render(args, body: Body, changes: list[Change] | None, note: str) -> None:
 def apply(gh: GitHub, repo: str, number: int, changes: list[Change]) -> int:
     for change in changes:
         try:
-            if change.action == "create":
-                done = gh.comment(repo, number, change.data["body"])
-            else:
-                done = gh.edit_comment(repo, number, change.data["comment_id"], change.data["body"])
+            match change.data:
+                case IssueComment(body):
+                    done = gh.comment(repo, number, body)
+                case IssueCommentEdit(comment_id, body):
+                    done = gh.edit_comment(repo, number, comment_id, body)
+                case other:
+                    raise TypeError(f"pr_comment cannot apply {type(other).__name__}")
         except GitHubError as exc:
             print(f"error: {change.action} {change.summary}: {exc}", file=sys.stderr)
             return cli.EXIT_APPLY_FAILED
