@@ -276,27 +276,19 @@ class GitHub:
         """Issues and pull requests of every state updated since `since`, newest first (a closed
         one says it left), as a conditional request (see `Changed`)."""
         query = {"state": "all", "sort": "updated", "direction": "desc"}
-        found = self._conditional(f"/repos/{repo}/issues", query, since, etag, max_pages)
-        raw, etag, complete = found
-        items = None if raw is None else tuple(_issue(repo, self._raw(GithubIssue, i)) for i in raw)
-        return Changed(items, etag, complete)
+        read = lambda raw: _issue(repo, self._gh.create_from_raw_data(GithubIssue, raw))  # noqa: E731
+        return self._conditional(f"/repos/{repo}/issues", query, since, etag, max_pages, read)
 
     @_errors
     def changed_comments(self, repo: str, since: datetime, etag: str | None, max_pages: int):
         """Comments of a repository updated since `since`, newest first, conditionally."""
         query = {"sort": "updated", "direction": "desc"}
-        raw, etag, complete = self._conditional(
-            f"/repos/{repo}/issues/comments", query, since, etag, max_pages
-        )
-        items = None if raw is None else tuple(_repo_comment(self._raw(GithubIssueComment, c))
-                                               for c in raw)  # fmt: skip
-        return Changed(items, etag, complete)
-
-    def _raw(self, klass, raw: dict):
-        return self._gh.create_from_raw_data(klass, raw)
+        read = lambda raw: _repo_comment(self._gh.create_from_raw_data(GithubIssueComment, raw))  # noqa: E731
+        return self._conditional(f"/repos/{repo}/issues/comments", query, since, etag, max_pages,
+                                 read)  # fmt: skip
 
     def _conditional(self, url: str, query: dict, since: datetime, etag: str | None,
-                     max_pages: int) -> tuple[list | None, str | None, bool]:  # fmt: skip
+                     max_pages: int, read) -> Changed:  # fmt: skip
         """A listing's pages of 100, the first asked with If-None-Match: GitHub answers 304,
         not counted against the rate limit, while nothing in it changed (docs: "Best practices
         for using the REST API", conditional requests)."""
@@ -304,12 +296,12 @@ class GitHub:
         headers = {"If-None-Match": etag} if etag else None
         got, data = self._gh.requester.requestJsonAndCheck("GET", url, params, headers)
         if data is None:  # 304 Not Modified: no body
-            return None, etag, True
+            return Changed(None, etag)
         items, etag, pages = list(data), got.get("etag"), 1
         while (after := _next_link(got)) and pages < max_pages:
             got, data = self._gh.requester.requestJsonAndCheck("GET", after)
             items, pages = items + list(data or ()), pages + 1
-        return items, etag, not after
+        return Changed(tuple(read(i) for i in items), etag, not after)
 
     @_errors
     def user(self, login: str) -> User | None:

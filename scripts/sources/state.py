@@ -77,17 +77,6 @@ class State:
         """Keep `value` for the next run (JSON: strings, numbers, lists, mappings)."""
         self._new[(kind, key)] = value
 
-    def keep(self, kind: str, key: str) -> Any | None:
-        """The last run's entry, carried over to the next run unchanged."""
-        value = self.get(kind, key)
-        if value is not None:
-            self.put(kind, key, value)
-        return value
-
-    def forget(self, kind: str, key: str) -> None:
-        """Do not write this entry back (what it described could not be read this run)."""
-        self._new.pop((kind, key), None)
-
     @property
     def carried(self) -> int:
         return len(self._old)
