@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
-from scripts.clients.slack import Slack, SlackError
+from scripts.clients.slack import Slack
 from scripts.markup.slack_text import escape, link
 from scripts.markup.slack_ts import ts_of
 from scripts.plan import Change, SlackPost
 from scripts.rotation.yaml_source import parse, read_text
 
 TITLE = "Failure notice"
+TOKEN = "SLACK_BOT_TOKEN"
 EVENT = "support_hero_run_failed"  # message metadata: how a re-run finds the notice it posted
 LOOKBACK = timedelta(days=2)  # a re-run of a failed run happens within hours, not weeks
 
@@ -24,31 +26,41 @@ def main(argv: list[str] | None = None) -> int:
     p = cli.parser(__doc__)
     p.add_argument("--run-url", help="the failed run (default: $RUN_URL, else from GITHUB_* vars)")
     p.add_argument("--workflow", help="its workflow's name (default: $GITHUB_WORKFLOW)")
-    return cli.guard(p, argv, run)
+    return runner.start(JOB, p, argv)
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    config: str
+    channel: str
+    workflow: str
+    url: str
+    now: datetime
+
+
+def setup(args) -> Setup:
     channel = support_channel(args.config)
     url = args.run_url or run_url(os.environ)
     if not url:
         raise cli.UsageError("no run to report: pass --run-url or set RUN_URL")
     workflow = args.workflow or os.environ.get("GITHUB_WORKFLOW") or "A scheduled job"
-    token = cli.token("SLACK_BOT_TOKEN", args.apply)
-    slack = Slack(token) if token else None
-    if slack:
-        oldest = ts_of(cli.now_or(args) - LOOKBACK)
-        posted = slack.find_message(channel, EVENT, oldest=oldest, run_url=url) is not None
-    else:
+    return Setup(args.config, channel, workflow, url, cli.now_or(args))
+
+
+def connect(s: Setup) -> Slack | None:
+    token = cli.token(TOKEN, False)
+    return Slack(token) if token else None
+
+
+def observe(s: Setup, slack: Slack | None) -> bool:
+    """Whether this run's notice is in the channel already (False: Slack was not read)."""
+    if slack is None:
         print(
-            "SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
-            file=sys.stderr,
-        )  # stderr: stdout stays valid JSON with --format json
-        posted = False
-    changes = plan(channel, workflow, url, posted)
-    render(args, changes)
-    if not args.apply or not changes:
-        return cli.EXIT_OK
-    return apply(slack, changes)
+            f"{TOKEN} is not set: Slack was not read; this is the desired state.", file=sys.stderr
+        )  # fmt: skip  (stderr: stdout stays valid JSON with --format json)
+        return False
+    oldest = ts_of(s.now - LOOKBACK)
+    return slack.find_message(s.channel, EVENT, oldest=oldest, run_url=s.url) is not None
 
 
 def support_channel(config: str) -> str:
@@ -93,27 +105,29 @@ def plan(channel: str, workflow: str, url: str, posted: bool) -> list[Change]:
     return [Change("post", channel, f"{workflow} failed: {url}", "scheduled run failed", 0, data)]
 
 
-def render(args, changes: list[Change]) -> None:
-    cli.write_summary(plans.render_markdown(changes, args.config, TITLE))
-    if args.format == "json":
-        print(plans.render_json(changes))
-    elif args.format == "markdown":
-        print(plans.render_markdown(changes, args.config, TITLE))
-    else:
-        print(plans.render_text(changes, args.config, TITLE))
+def planned(s: Setup, posted: bool, heading: str) -> runner.Planned:
+    changes = plan(s.channel, s.workflow, s.url, posted)
+    return runner.Planned(
+        changes,
+        plans.render_text(changes, s.config, heading),
+        plans.render_markdown(changes, s.config, heading),
+    )
 
 
-def apply(slack: Slack, changes: list[Change]) -> int:
-    for change in changes:
-        post = change.data
-        if not isinstance(post, SlackPost):
-            raise TypeError(f"notify_failure cannot apply {type(post).__name__}")
-        try:
-            slack.post(post.channel, post.text, metadata=dict(post.metadata))
-        except SlackError as exc:
-            print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
-            return cli.failed(exc)
-    return cli.EXIT_OK
+def writer(s: Setup, slack: Slack, changes: Sequence[Change]) -> runner.Write:
+    def write(change: Change) -> None:
+        match change.data:
+            case SlackPost(channel, text, _, metadata):
+                slack.post(channel, text, metadata=dict(metadata))
+            case other:
+                raise TypeError(f"notify_failure cannot apply {type(other).__name__}")
+
+    return write
+
+
+JOB = runner.Job(
+    TITLE, runner.Policy.STOP, setup, connect, observe, planned, writer, tokens=lambda s: (TOKEN,)
+)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,16 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 MODULES = sorted(p for p in SCRIPTS.rglob("*.py") if "__pycache__" not in p.parts)
 JOBS = sorted(p.stem for p in SCRIPTS.glob("*.py") if "def main(" in p.read_text())
-FRAME = ("__init__", "cli", "console", "redaction", "plan", "environment", "jobs")  # shared
+FRAME = (
+    "__init__",
+    "cli",
+    "console",
+    "redaction",
+    "plan",
+    "environment",
+    "jobs",
+    "runner",
+)  # shared
 # The pure cores, a package per concern: decisions only, with `now` passed in (DESIGN.md, "Pure
 # core, thin edges"). sources/ (readers over the adapters, flag_stale's state) and clients/ are
 # the edges.

@@ -18,6 +18,7 @@ from github.IssueComment import IssueComment as GithubIssueComment
 from urllib3.exceptions import MaxRetryError
 
 from scripts import redaction
+from scripts.clients.access import adapter, writes
 from scripts.clients.http import (
     Failure,
     answer_reason,
@@ -195,6 +196,7 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@adapter
 class GitHub:
     """The REST calls the jobs make; GITHUB_API_URL overrides the base URL.
 
@@ -323,15 +325,18 @@ class GitHub:
         return [Label(x.name, x.color, x.description) for x in self._repo(repo).get_labels()]
 
     @_errors
+    @writes
     def create_label(self, repo: str, name: str, color: str, description: str) -> None:
         self._repo(repo).create_label(name, color, description)
 
     @_errors
+    @writes
     def edit_issue(self, repo: str, number: int, labels: list[str], body: str) -> None:
         """Set the labels and body in one PATCH (one write)."""
         self._repo(repo).get_issue(number).edit(labels=labels, body=body)
 
     @_errors
+    @writes
     def comment(self, repo: str, number: int, body: str) -> Comment:
         """Post a comment. A POST that got a 5xx or no answer may have made it (specs/README.md):
         before any second try the issue's comments are read for one with this very body."""
@@ -355,6 +360,7 @@ class GitHub:
         return remaining if remaining >= 0 else None
 
     @_errors
+    @writes
     def edit_comment(self, repo: str, number: int, comment_id: int, body: str) -> Comment:
         """Replace a comment's body: one PATCH (the issue and comment objects are lazy)."""
         comment = self._repo(repo).get_issue(number).get_comment(comment_id)
@@ -412,6 +418,7 @@ def _comment(c) -> Comment:
 APP_TOKEN, HOME = "GITHUB_APP_TOKEN", "GITHUB_REPOSITORY"
 
 
+@adapter
 class Clients:
     """A client per repository: the workflow's own GITHUB_TOKEN for the repository it runs in
     ($GITHUB_REPOSITORY), a GitHub App installation token ($GITHUB_APP_TOKEN, from

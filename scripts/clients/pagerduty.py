@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pagerduty
 
 from scripts import redaction
+from scripts.clients.access import adapter, writes
 from scripts.clients.http import (
     Failure,
     first_line,
@@ -133,6 +134,7 @@ def wait_seconds(headers, tries: int) -> float:
     return float(min(2 ** (tries - 1), 30))
 
 
+@adapter
 class PagerDuty:
     """The calls the jobs make; every answer mapped to a small dataclass."""
 
@@ -207,6 +209,7 @@ class PagerDuty:
 
     # -- writes
 
+    @writes
     def update_schedule(self, schedule: Schedule, time_zone: str, layers: Iterable[Layer]) -> None:
         """Set the time zone and layers, lowest priority first: a layer with an id is updated,
         one without is added on top; PagerDuty keeps a layer left out (layers are never removed)."""
@@ -221,6 +224,7 @@ class PagerDuty:
         }
         self._json("PUT", f"/schedules/{schedule.id}", json=body, what=f"schedule {schedule.id}")
 
+    @writes
     def create_overrides(
         self, schedule_id: str, overrides: Iterable[Override], time_zone: str
     ) -> list[Written]:
@@ -240,11 +244,13 @@ class PagerDuty:
             results.append(Written(o, item["override"]["id"] if ok else None, errors))
         return results
 
+    @writes
     def delete_override(self, schedule_id: str, override_id: str) -> None:
         """Delete an override; one already gone counts as deleted."""
         with contextlib.suppress(NotFound):
             self._json("DELETE", f"/schedules/{schedule_id}/overrides/{override_id}", what="")
 
+    @writes
     def create_incident(
         self,
         *,
@@ -290,6 +296,7 @@ class PagerDuty:
         """One user, by id (an on-call names its user by reference only: no email)."""
         return _user(self._json("GET", f"/users/{user_id}", what=f"user {user_id}")["user"])
 
+    @writes
     def create_incident_once(self, **incident) -> Incident | None:
         """`create_incident`, or None when the service already has an open incident with that
         incident_key: PagerDuty refuses a second one (400, "matching dedup key already exists")."""
@@ -467,6 +474,7 @@ class _EventsClient(pagerduty.EventsApiV2Client):
         time.sleep(wait)
 
 
+@adapter
 class PagerDutyEvents:
     """Events API v2 for one routing key (an integration of one service); never shows the key."""
 
@@ -490,6 +498,7 @@ class PagerDutyEvents:
         """HTTP requests sent so far, retries included."""
         return self._client.sent
 
+    @writes
     def trigger(self, event: dict) -> str:
         """Send a trigger event (payload, dedup_key, links, ...); the dedup key PagerDuty kept."""
         body = redaction.current().redact_data(dict(event))

@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from scripts import redaction
+from scripts.clients.access import adapter, writes
 from scripts.clients.http import (
     ServiceError,
     first_line,
@@ -149,6 +150,7 @@ def _conversation(raw: Mapping) -> Conversation:
     )
 
 
+@adapter
 class Papercups:
     """The Papercups endpoints the jobs use; PAPERCUPS_API_URL overrides the base URL."""
 
@@ -229,6 +231,7 @@ class Papercups:
         """One customer with its tags."""
         return _customer(self._call("GET", f"/api/v1/customers/{customer_id}")["data"])
 
+    @writes
     def update_customer_metadata(self, customer_id: str, metadata: Mapping[str, Any]) -> Customer:
         """Set a customer's metadata (Papercups replaces the whole map)."""
         body = {"customer": {"metadata": dict(metadata)}}
@@ -236,6 +239,7 @@ class Papercups:
 
     # -- tags
 
+    @writes
     def login(self, email: str, password: str) -> None:
         """Open a session: attaching and detaching tags need one (an API key cannot tag)."""
         body = {"user": {"email": email, "password": password}}
@@ -245,6 +249,7 @@ class Papercups:
     def tags(self) -> list[Tag]:
         return [_tag(t) for t in self._call("GET", "/api/v1/tags")["data"]]
 
+    @writes
     def create_tag(
         self, name: str, description: str | None = None, color: str | None = None
     ) -> Tag:
@@ -253,11 +258,13 @@ class Papercups:
         }
         return _tag(self._call("POST", "/api/v1/tags", json={"tag": raw})["data"])
 
+    @writes
     def add_customer_tag(self, customer_id: str, tag_id: str) -> None:
         self._call(
             "POST", f"/api/customers/{customer_id}/tags", json={"tag_id": tag_id}, session_auth=True
         )
 
+    @writes
     def remove_customer_tag(self, customer_id: str, tag_id: str) -> None:
         self._call("DELETE", f"/api/customers/{customer_id}/tags/{tag_id}", session_auth=True)
 

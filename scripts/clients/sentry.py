@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from scripts.clients.access import adapter
 from scripts.clients.http import (
     ServiceError,
     first_line,
@@ -101,6 +102,7 @@ def _issue(raw: Mapping) -> Issue:
     )
 
 
+@adapter
 class Sentry:
     """The Sentry endpoint the jobs use; SENTRY_API_URL overrides the base URL."""
 

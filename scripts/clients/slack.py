@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from scripts import redaction
+from scripts.clients.access import adapter, writes
 from scripts.clients.http import (
     Failure,
     answer_reason,
@@ -151,6 +152,7 @@ def _message(raw: dict) -> Message:
     )
 
 
+@adapter
 class Slack:
     """The Web API methods the jobs use; SLACK_API_URL overrides the base URL."""
 
@@ -217,6 +219,7 @@ class Slack:
 
     # -- messages
 
+    @writes
     def post(
         self,
         channel: str,
@@ -267,6 +270,7 @@ class Slack:
             found = [_message(m) for m in data.get("messages", [])]
         return next((m for m in found if (m.event_type, dict(m.payload)) == want), None)
 
+    @writes
     def update(
         self, channel: str, ts: str, text: str, blocks=None, metadata: dict | None = None
     ) -> None:
@@ -329,6 +333,7 @@ class Slack:
         raw = self._call("conversations.info", channel=channel_id)["channel"]
         return Channel(raw["id"], raw.get("name", ""), (raw.get("topic") or {}).get("value", ""))
 
+    @writes
     def set_topic(self, channel_id: str, topic: str) -> None:
         self._call("conversations.setTopic", channel=channel_id, topic=topic)
 
@@ -340,12 +345,15 @@ class Slack:
         raw = self._call("usergroups.list", include_users=True, include_disabled=True)
         return [_usergroup(g) for g in raw["usergroups"]]
 
+    @writes
     def set_usergroup_users(self, group_id: str, users: list[str]) -> None:
         self._call("usergroups.users.update", usergroup=group_id, users=",".join(users))
 
+    @writes
     def enable_usergroup(self, group_id: str) -> None:
         self._call("usergroups.enable", usergroup=group_id)
 
+    @writes
     def create_usergroup(self, handle: str, name: str, description: str = "") -> UserGroup:
         """Create a group; after a lost answer, the group with that handle if Slack made it."""
         args = {"handle": handle, "name": name, "description": description}

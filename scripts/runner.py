@@ -1,0 +1,198 @@
+"""The one frame of every writing job: setup -> observe -> plan -> render -> apply (--apply only).
+
+A job gives its steps as a `Job`; `run` calls them in order and is the one place in the code that
+looks at `--apply`. Observe gets read-only views of the job's adapters and plan gets none, so a
+dry run cannot write even by mistake. Apply makes one change at a time under the job's stated
+failure policy, and one `Applied` report says what was and was not written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from scripts import cli
+from scripts.clients.access import read_only
+from scripts.clients.http import Failure
+from scripts.markup.github_text import escape
+from scripts.plan import Change
+from scripts.rotation.problems import UsageError
+
+S = TypeVar("S")  # what setup made: the loaded rotation, settings, now
+A = TypeVar("A")  # the job's adapters
+R = TypeVar("R")  # what observe read
+
+
+class Policy(Enum):
+    """What apply does after a change fails."""
+
+    STOP = "stop"  # later changes build on earlier ones: stop at the first failure
+    STOP_TARGET = "stop-target"  # a target (a repository) stops there; the others go on
+    GO_ON = "go-on"  # each change stands alone: make the others, report the failure
+
+
+class Skip(Exception):
+    """A write found its change no longer applies (say, the issue changed since it was read)."""
+
+
+class CannotRead(Exception):
+    """Observe could not read a service: nothing is planned or written. `message` says where."""
+
+    def __init__(self, message: str, cause: Failure):
+        super().__init__(message)
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What plan made, and how each format shows it."""
+
+    changes: Sequence[Change]
+    text: str  # --format text (and what a person reads in the log)
+    markdown: str  # --format markdown
+    summary: str | None = None  # the Actions job summary (default: the markdown)
+    json: Mapping[str, Any] = field(default_factory=dict)  # beside "changes" with --format json
+    code: int = cli.EXIT_OK  # the exit code at least (a source that failed: 1)
+
+
+@dataclass
+class Applied:
+    """What apply did, change by change."""
+
+    written: list[Change] = field(default_factory=list)
+    skipped: list[tuple[Change, str]] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    not_written: list[Change] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)  # what writes reported ("Paged: incident #12")
+    setup: bool = False  # a failure was the token's or its access's: exit 2
+
+
+# One write: makes `change` (raising the adapter's Failure, or Skip) and may say what it did.
+Write = Callable[[Change], str | None]
+
+
+@dataclass(frozen=True)
+class Job(Generic[S, A, R]):
+    """A writing job's steps; `run` calls them in this order."""
+
+    title: str  # the plan's heading: "Slack handoff"
+    policy: Policy
+    setup: Callable[[Any], S]  # args -> settings; raises ConfigError / UsageError
+    connect: Callable[[S], A]  # the adapters, from tokens in the environment (None without one)
+    observe: Callable[[S, A], R]  # reads through read-only views; may raise CannotRead
+    plan: Callable[[S, R, str], Planned]  # pure; the str: the heading to show the plan under
+    writer: Callable[[S, A, Sequence[Change]], Write]  # one write at a time, in plan order
+    # what --apply needs: the environment variables, and a reason it cannot (None: it can)
+    tokens: Callable[[S], Sequence[str]] = lambda setup: ()
+    refuse: Callable[[S], str | None] = lambda setup: None
+    finish: Callable[[S], None] = lambda setup: None  # after everything (flag_stale's state)
+    after_failure: Callable[[Change], str] = lambda change: ""  # what a failure left unwritten
+
+
+def start(job: Job[Any, Any, Any], parser: Any, argv: list[str] | None) -> int:
+    """Parse `argv` and run `job` inside the frame of cli.guard."""
+    return cli.guard(parser, argv, lambda args: run(job, args))
+
+
+def run(job: Job[S, A, R], args: Any) -> int:
+    apply = bool(args.apply)  # the one place that looks at --apply
+    setup = job.setup(args)
+    if apply:
+        for name in job.tokens(setup):
+            cli.token(name, needed=True)
+        if why := job.refuse(setup):
+            raise UsageError(f"{why}; nothing was written")
+    adapters = job.connect(setup)
+    try:
+        seen = job.observe(setup, read_only(adapters))
+    except CannotRead as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        job.finish(setup)
+        return cli.failed(exc.cause)
+    planned = job.plan(setup, seen, job.title + ("" if apply else " (dry run)"))
+    show(planned, args.format)
+    applied = None
+    if apply and planned.changes:
+        applied = apply_all(job, job.writer(setup, adapters, planned.changes), planned.changes)
+        report(applied, args.format)
+    if args.format == "json":
+        extra = {"applied": asdict(applied)} if applied else {}
+        print(json.dumps({"changes": [asdict(c) for c in planned.changes], **planned.json,
+                          **extra}, indent=2, default=str))  # fmt: skip
+    job.finish(setup)
+    return exit_code(planned, applied)
+
+
+def show(planned: Planned, fmt: str) -> None:
+    """The plan on stdout (JSON waits for what apply did) and in the job summary."""
+    cli.write_summary(planned.summary if planned.summary is not None else planned.markdown)
+    if fmt == "text":
+        print(planned.text)
+    elif fmt == "markdown":
+        print(planned.markdown)
+
+
+def apply_all(job: Job[Any, Any, Any], write: Write, changes: Sequence[Change]) -> Applied:
+    """Each change in plan order, under the job's failure policy."""
+    done, stopped = Applied(), set[str]()
+    for n, change in enumerate(changes):
+        if change.target in stopped:
+            done.not_written.append(change)
+            continue
+        try:
+            said = write(change)
+        except Skip as exc:
+            done.skipped.append((change, str(exc)))
+            print(f"skipped {change.summary}: {exc}")
+            continue
+        except Failure as exc:
+            done.failed.append((change, str(exc)))
+            done.setup = done.setup or exc.setup
+            after = job.after_failure(change)
+            where = f"{change.action} {change.target}"
+            print(f"error: {where}: {exc}" + (f"; {after}" if after else ""), file=sys.stderr)
+            if job.policy is Policy.STOP:
+                done.not_written.extend(changes[n + 1 :])
+                break
+            if job.policy is Policy.STOP_TARGET:
+                stopped.add(change.target)
+            continue
+        done.written.append(change)
+        if said:
+            done.said.append(said)
+    return done
+
+
+def report(done: Applied, fmt: str) -> None:
+    """What was written; after a failure, what was and was not (stderr: stdout keeps the plan)."""
+    for said in done.said:
+        cli.write_summary(escape(said))
+        print(said, file=sys.stderr if fmt == "json" else sys.stdout)
+    if not done.failed:
+        n = len(done.written)
+        message = f"Applied {n} change{'s' if n != 1 else ''}."
+        cli.write_summary(message)
+        print(message, file=sys.stderr if fmt == "json" else sys.stdout)
+        return
+    lines = ["Apply failed; what was and was not written:"]
+    lines += [f"  written     {c.target}: {c.action} {c.summary}" for c in done.written]
+    lines += [f"  skipped     {c.target}: {c.action} {c.summary}: {why}" for c, why in done.skipped]
+    lines += [f"  FAILED      {c.target}: {c.action} {c.summary}: {why}" for c, why in done.failed]
+    lines += [f"  not written {c.target}: {c.action} {c.summary}" for c in done.not_written]
+    lines.append("Run again to finish: the next run plans only what is still missing.")
+    cli.write_summary(
+        "\n".join(["**" + lines[0] + "**", ""] + [f"- {escape(x.strip())}" for x in lines[1:]])
+    )
+    print("\n".join(lines), file=sys.stderr)
+
+
+def exit_code(planned: Planned, done: Applied | None) -> int:
+    """DESIGN.md: 0 done (an empty plan too), 1 a failed write, 2 a refused token or bad setup."""
+    code = planned.code
+    if done and done.failed:
+        code = max(code, cli.EXIT_USAGE if done.setup else cli.EXIT_APPLY_FAILED)
+    return code
