@@ -45,6 +45,33 @@ class SlackReply:
 
 
 @dataclass(frozen=True)
+class UserGroupCreate:
+    """A new user group holding `users` (usergroups.create, then usergroups.users.update)."""
+
+    handle: str
+    name: str
+    description: str
+    users: Sequence[str]
+
+
+@dataclass(frozen=True)
+class UserGroupUsers:
+    """A user group's members set to `users`; `enable`: the group is disabled, enable it first."""
+
+    usergroup: str
+    users: Sequence[str]
+    enable: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelTopic:
+    """A channel's topic (conversations.setTopic)."""
+
+    channel: str
+    topic: str
+
+
+@dataclass(frozen=True)
 class IssueComment:
     """A new comment on an issue or pull request (the one that Change.target names)."""
 
@@ -60,7 +87,16 @@ class IssueCommentEdit:
 
 
 # The kinds typed so far; issue 16 asks for every job's.
-Write = SlackPost | SlackUpdate | SlackReply | IssueComment | IssueCommentEdit
+Write = (
+    SlackPost
+    | SlackUpdate
+    | SlackReply
+    | UserGroupCreate
+    | UserGroupUsers
+    | ChannelTopic
+    | IssueComment
+    | IssueCommentEdit
+)
 
 
 @dataclass(frozen=True)

@@ -4,73 +4,99 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
 from scripts.handoff import weekly
 from scripts.markup.github_text import code_block, escape
 from scripts.markup.slack_ts import ts_of
-from scripts.plan import Change
+from scripts.plan import (
+    Change,
+    ChannelTopic,
+    SlackPost,
+    SlackUpdate,
+    UserGroupCreate,
+    UserGroupUsers,
+)
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError, Problem
 from scripts.stale import sentry_errors
 
 TITLE = "Slack handoff"
+TOKEN = "SLACK_BOT_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.guard(cli.parser(__doc__), argv, run)
+    return runner.start(JOB, cli.parser(__doc__), argv)
 
 
-def run(args) -> int:
-    """Plan, and with --apply write, this week's handoff."""
-    try:
-        slack, changes, unreachable = plan(args)
-    except SlackError as exc:  # reading failed: nothing was written
-        print(f"error: {exc}; nothing was written", file=sys.stderr)
-        return cli.failed(exc)
-    if not args.apply:
-        return cli.EXIT_OK
-    code = apply(slack, changes) if changes else cli.EXIT_OK
-    # someone on call cannot be reached in Slack: what could be done is done, but the run
-    # fails so that someone fixes rotation.yaml
-    return cli.EXIT_APPLY_FAILED if unreachable else code
+@dataclass(frozen=True)
+class Setup:
+    rot: Rotation
+    cfg: weekly.Settings
+    now: datetime
+    week: weekly.Week | None  # None: no Support Hero shift holds `now`
 
 
-def plan(args) -> tuple[Slack | None, list[Change], list[Problem]]:
-    """Load, observe (read only), plan and render; the client, the changes for an apply, and
-    the people on call whom Slack does not know (named by name, left out of groups and DMs)."""
+@dataclass(frozen=True)
+class Seen:
+    ids: dict[str, str]  # handle -> Slack user ID
+    seen: weekly.Observed
+    reading: sentry_errors.Reading | None  # how Sentry was read; None: not configured
+    unreachable: list[Problem]  # on call and not in Slack: named, left out of groups and DMs
+
+
+def setup(args) -> Setup:
     rot, _ = cli.load(args.config)
     cfg = load_settings(rot, args.config)
     now = cli.now_or(args)
-    token = cli.token("SLACK_BOT_TOKEN", args.apply)
-    wk = weekly.week(rot, now)
-    if wk is None:
-        print(f"No Support Hero shift holds {now:%Y-%m-%d %H:%M} UTC yet: nothing to post.",
-              file=sys.stderr)  # fmt: skip
-        print(plans.render_json([]) if args.format == "json" else "")
-        return None, [], []
-    ids = {h: p.slack for h, p in rot.people.items() if p.slack}
-    slack = Slack(token) if token else None
+    return Setup(rot, cfg, now, weekly.week(rot, now))
+
+
+def connect(s: Setup) -> Slack | None:
+    token = cli.token(TOKEN, False)
+    return Slack(token) if token else None
+
+
+def observe_all(s: Setup, slack: Slack | None) -> Seen:
+    """Slack (read only) and Sentry; reading Slack failed: nothing is planned or written."""
+    ids = {h: p.slack for h, p in s.rot.people.items() if p.slack}
+    if s.week is None:
+        return Seen(ids, weekly.Observed(), None, [])
     unreachable: list[Problem] = []
-    if slack:
-        found, unreachable = lookup(slack, rot, weekly.people_to_mention(wk), ids)
-        ids |= found
-        cli.report_problems(unreachable)
-        seen = observe(slack, rot, cfg, wk, now, ids)
-    else:
-        print("SLACK_BOT_TOKEN is not set: Slack was not read; this is the desired state.",
+    if slack is None:
+        print(f"{TOKEN} is not set: Slack was not read; this is the desired state.",
               file=sys.stderr)  # fmt: skip
         seen = weekly.Observed()
-    seen, reading = with_sentry(rot, wk, seen)
-    changes = weekly.plan(rot, cfg, now, ids, seen)
-    keep = seen.posted.open_block if seen.posted else None
-    render(args, changes, weekly.message(rot, cfg, wk, ids, keep, seen.sentry), reading)
-    return slack, changes, unreachable
+    else:
+        try:
+            found, unreachable = lookup(slack, s.rot, weekly.people_to_mention(s.week), ids)
+            ids |= found
+            cli.report_problems(unreachable)
+            seen = observe(slack, s.rot, s.cfg, s.week, s.now, ids)
+        except SlackError as exc:
+            raise runner.CannotRead(str(exc), exc) from None
+    seen, reading = with_sentry(s.rot, s.week, seen)
+    return Seen(ids, seen, reading, unreachable)
+
+
+def planned(s: Setup, o: Seen, heading: str) -> runner.Planned:
+    # someone on call cannot be reached in Slack: what can be done is done, but the run fails
+    # so that someone fixes rotation.yaml
+    code = cli.EXIT_APPLY_FAILED if o.unreachable else cli.EXIT_OK
+    if s.week is None:
+        print(f"No Support Hero shift holds {s.now:%Y-%m-%d %H:%M} UTC yet: nothing to post.",
+              file=sys.stderr)  # fmt: skip
+        return runner.Planned([], "", "", code=code)
+    changes = weekly.plan(s.rot, s.cfg, s.now, o.ids, o.seen)
+    keep = o.seen.posted.open_block if o.seen.posted else None
+    msg = weekly.message(s.rot, s.cfg, s.week, o.ids, keep, o.seen.sentry)
+    return render(s.rot.file, heading, changes, msg, o.reading, code)
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -182,53 +208,63 @@ def observe_sentry(cfg: sentry_errors.Settings, start: datetime) -> sentry_error
 # --- render and apply ---------------------------------------------------------------------------
 
 
-def render(args, changes: list[Change], msg: weekly.Message, reading=None) -> None:
+def render(config: str, heading: str, changes: list[Change], msg: weekly.Message,
+           reading: sentry_errors.Reading | None, code: int) -> runner.Planned:  # fmt: skip
     """The plan and the message, and how Sentry was read (`reading` None: not configured)."""
     message = {"text": msg.text, "blocks": list(msg.blocks), "metadata": msg.metadata}
     note = reading.note() if reading else None
-    markdown = plans.render_markdown(changes, args.config, TITLE)
+    markdown = plans.render_markdown(changes, config, heading)
     markdown += f"\n\n{escape(note)}" if note else ""
-    cli.write_summary(f"{markdown}\n\n**The handoff message**\n\n{code_block(msg.text)}")
-    if args.format == "json":
-        extra = {"sentry": reading.summary()} if reading else {}
-        print(plans.render_json(changes, message=message, **extra))
-    elif args.format == "markdown":
-        print(markdown)
-    else:
-        print(plans.render_text(changes, args.config, TITLE) + (f"\n\n{note}" if note else ""))
-        print("\nMessage (plain-text fallback):\n" + msg.text)
-        blocks = json.dumps(message["blocks"], indent=2, ensure_ascii=False)
-        print("\nMessage (Block Kit JSON):\n" + blocks)
+    text = plans.render_text(changes, config, heading) + (f"\n\n{note}" if note else "")
+    text += "\n\nMessage (plain-text fallback):\n" + msg.text
+    text += "\n\nMessage (Block Kit JSON):\n" + json.dumps(
+        message["blocks"], indent=2, ensure_ascii=False
+    )
+    extra = {"sentry": reading.summary()} if reading else {}
+    return runner.Planned(
+        changes,
+        text,
+        markdown,
+        summary=f"{markdown}\n\n**The handoff message**\n\n{code_block(msg.text)}",
+        json={"message": message, **extra},
+        code=code,
+    )
 
 
-def apply(slack: Slack, changes: list[Change]) -> int:
-    """Make each change; one failing does not stop the others (each is idempotent)."""
-    failed = 0
-    for change in changes:
-        try:
-            apply_change(slack, change)
-        except SlackError as exc:
-            failed += 1
-            print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
-    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+def writer(s: Setup, slack: Slack, changes: Sequence[Change]) -> runner.Write:
+    """Each change alone: one failing does not stop the others (each is idempotent)."""
+
+    def write(change: Change) -> None:
+        match change.data:
+            case SlackPost(channel, text, blocks, metadata):
+                slack.post(channel, text, list(blocks), dict(metadata))
+            case SlackUpdate(channel, ts, text, blocks, metadata):
+                slack.update(channel, ts, text, list(blocks), dict(metadata))
+            case UserGroupCreate(handle, name, description, users):
+                group = slack.create_usergroup(handle, name, description)
+                slack.set_usergroup_users(group.id, list(users))
+            case UserGroupUsers(usergroup, users, enable):
+                if enable:
+                    slack.enable_usergroup(usergroup)
+                slack.set_usergroup_users(usergroup, list(users))
+            case ChannelTopic(channel, topic):
+                slack.set_topic(channel, topic)
+            case other:
+                raise TypeError(f"post_handoff cannot apply {type(other).__name__}")
+
+    return write
 
 
-def apply_change(slack: Slack, change: Change) -> None:
-    d = change.data
-    if change.action in ("post", "remind"):
-        slack.post(d["channel"], d["text"], d["blocks"], d["metadata"])
-    elif change.action == "update" and "ts" in d:
-        slack.update(d["channel"], d["ts"], d["text"], d["blocks"], d["metadata"])
-    elif change.action == "create":
-        group = slack.create_usergroup(d["handle"], d["name"], d["description"])
-        slack.set_usergroup_users(group.id, d["users"])
-    elif change.action == "enable":
-        slack.enable_usergroup(d["usergroup"])
-        slack.set_usergroup_users(d["usergroup"], d["users"])
-    elif change.action == "update":
-        slack.set_usergroup_users(d["usergroup"], d["users"])
-    elif change.action == "topic":
-        slack.set_topic(d["channel"], d["topic"])
+JOB = runner.Job(
+    TITLE,
+    runner.Policy.GO_ON,
+    setup,
+    connect,
+    observe_all,
+    planned,
+    writer,
+    tokens=lambda s: (TOKEN,),
+)
 
 
 if __name__ == "__main__":

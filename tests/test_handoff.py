@@ -326,8 +326,8 @@ def test_update_keeps_the_ts_and_the_counted_block(rot, cfg):
         **{**settled(rot, cfg).__dict__, "posted": weekly.Posted("1.000001", "stale", counted)}
     )
     (change,) = weekly.plan(rot, cfg, NOW, IDS, seen)
-    assert change.data["ts"] == "1.000001" and counted in change.data["blocks"]
-    assert change.data["metadata"]["event_payload"]["shift_start"] == "2027-03-15T09:00:00+00:00"
+    assert change.data.ts == "1.000001" and counted in change.data.blocks
+    assert change.data.metadata["event_payload"]["shift_start"] == "2027-03-15T09:00:00+00:00"
 
 
 def test_plan_without_reading_slack_shows_the_desired_state(rot, cfg):

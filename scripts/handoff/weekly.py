@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 
 from scripts.markup import slack_blocks as blocks_
 from scripts.markup.slack_text import escape, link, mention, plain
-from scripts.plan import Change
+from scripts.plan import (
+    Change,
+    ChannelTopic,
+    SlackPost,
+    SlackUpdate,
+    UserGroupCreate,
+    UserGroupUsers,
+)
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
 
@@ -468,15 +475,14 @@ def plan(
 def plan_message(rot, cfg: Settings, wk: Week, ids, seen: Observed) -> list[Change]:
     posted = seen.posted
     msg = message(rot, cfg, wk, ids, posted.open_block if posted else None, seen.sentry)
-    data = {"channel": cfg.channel, "text": msg.text, "blocks": list(msg.blocks),
-            "metadata": msg.metadata}  # fmt: skip
     what, line = f"handoff for the week of {day(wk.start, rot.zone)}", rot.hero.cycle.line
     if posted is None:
-        return [Change("post", f"#{cfg.channel}", what, "new shift", line, data)]
+        post = SlackPost(cfg.channel, msg.text, list(msg.blocks), msg.metadata)
+        return [Change("post", f"#{cfg.channel}", what, "new shift", line, post)]
     if posted.digest == msg.digest:
         return []
-    data["ts"] = posted.ts
-    return [Change("update", f"#{cfg.channel}", what, "content changed", line, data)]
+    edit = SlackUpdate(cfg.channel, posted.ts, msg.text, list(msg.blocks), msg.metadata)
+    return [Change("update", f"#{cfg.channel}", what, "content changed", line, edit)]
 
 
 def plan_groups(rot, cfg: Settings, now, ids, seen: Observed) -> list[Change]:
@@ -498,18 +504,14 @@ def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[C
     if seen.groups is None:  # not read: show the desired state only
         return [Change("set", f"@{handle}", summary, reason, line)]
     if group is None:
-        data = {
-            "handle": handle,
-            "name": group_name(rot, schedule),
-            "users": want,
-            "description": f"{group_name(rot, schedule)}, kept by support-hero",
-        }
+        name = group_name(rot, schedule)
+        data = UserGroupCreate(handle, name, f"{name}, kept by support-hero", want)
         return [Change("create", f"@{handle}", summary, reason, line, data)]
     if set(group.users) == set(want) and not group.disabled:
         return []
     names = {v: k for k, v in ids.items()}
     was = ", ".join(names.get(u, u) for u in group.users) or "nobody"
-    data = {"usergroup": group.id, "users": want}
+    data = UserGroupUsers(group.id, want, enable=group.disabled)
     if group.disabled:
         return [Change("enable", f"@{handle}", f"{summary} (disabled; was: {was})", reason, line,
                        data)]  # fmt: skip
@@ -524,7 +526,7 @@ def plan_topic(rot, cfg: Settings, now, seen: Observed) -> list[Change]:
     topic = desired_topic(rot, cfg, now)
     if topic is None or topic == seen.topic:
         return []
-    data = {"channel": cfg.channel, "topic": topic}
+    data = ChannelTopic(cfg.channel, topic)
     return [Change("topic", f"#{cfg.channel}", topic, "hero", cfg.lines.get("topic", 0), data)]
 
 
@@ -535,12 +537,7 @@ def plan_reminder(rot, cfg: Settings, wk: Week, now, ids, seen: Observed) -> lis
     if seen.reminders_sent is not None and seen.dm is None and r.person not in ids:
         return []  # Slack was read and has no account to send it to (reported)
     msg = reminder_message(rot, cfg, r)
-    data = {
-        "channel": seen.dm or ids.get(r.person),
-        "text": msg.text,
-        "blocks": list(msg.blocks),
-        "metadata": msg.metadata,
-    }
+    data = SlackPost(seen.dm or ids.get(r.person) or "", msg.text, list(msg.blocks), msg.metadata)
     summary = f"{r.person}: hero week starts {when(r.start, zone_of(rot, r.person))}"
     return [
         Change("remind", f"DM {r.person}", summary, f"reminder {r.kind}", rot.hero.cycle.line, data)
