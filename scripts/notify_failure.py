@@ -114,7 +114,7 @@ def planned(s: Setup, posted: bool, heading: str) -> runner.Planned:
     )
 
 
-def writer(s: Setup, slack: Slack, changes: Sequence[Change]) -> runner.Write:
+def writer(s: Setup, posted: bool, slack: Slack, changes: Sequence[Change]) -> runner.Write:
     def write(change: Change) -> None:
         match change.data:
             case SlackPost(channel, text, _, metadata):

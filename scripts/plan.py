@@ -72,6 +72,32 @@ class ChannelTopic:
 
 
 @dataclass(frozen=True)
+class TagCreate:
+    """A new Papercups tag."""
+
+    name: str
+    color: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CustomerTags:
+    """A Papercups customer's tier tag: `add` it (None: has it) and take off the `remove` ones."""
+
+    customer: str
+    add: str | None
+    remove: Sequence[str]
+
+
+@dataclass(frozen=True)
+class CustomerMetadata:
+    """A Papercups customer's whole metadata map (Papercups replaces it, never merges)."""
+
+    customer: str
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class IssueComment:
     """A new comment on an issue or pull request (the one that Change.target names)."""
 
@@ -94,6 +120,9 @@ Write = (
     | UserGroupCreate
     | UserGroupUsers
     | ChannelTopic
+    | TagCreate
+    | CustomerTags
+    | CustomerMetadata
     | IssueComment
     | IssueCommentEdit
 )

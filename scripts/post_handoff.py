@@ -80,7 +80,7 @@ def observe_all(s: Setup, slack: Slack | None) -> Seen:
             cli.report_problems(unreachable)
             seen = observe(slack, s.rot, s.cfg, s.week, s.now, ids)
         except SlackError as exc:
-            raise runner.CannotRead(str(exc), exc) from None
+            raise runner.Halted(str(exc), exc) from None
     seen, reading = with_sentry(s.rot, s.week, seen)
     return Seen(ids, seen, reading, unreachable)
 
@@ -231,7 +231,7 @@ def render(config: str, heading: str, changes: list[Change], msg: weekly.Message
     )
 
 
-def writer(s: Setup, slack: Slack, changes: Sequence[Change]) -> runner.Write:
+def writer(s: Setup, o: Seen, slack: Slack, changes: Sequence[Change]) -> runner.Write:
     """Each change alone: one failing does not stop the others (each is idempotent)."""
 
     def write(change: Change) -> None:

@@ -39,8 +39,9 @@ class Skip(Exception):
     """A write found its change no longer applies (say, the issue changed since it was read)."""
 
 
-class CannotRead(Exception):
-    """Observe could not read a service: nothing is planned or written. `message` says where."""
+class Halted(Exception):
+    """Observe could not read a service, or the writer could not start (a login failed):
+    nothing is written. The message says where; `cause` decides the exit code."""
 
     def __init__(self, message: str, cause: Failure):
         super().__init__(message)
@@ -83,9 +84,10 @@ class Job(Generic[S, A, R]):
     policy: Policy
     setup: Callable[[Any], S]  # args -> settings; raises ConfigError / UsageError
     connect: Callable[[S], A]  # the adapters, from tokens in the environment (None without one)
-    observe: Callable[[S, A], R]  # reads through read-only views; may raise CannotRead
+    observe: Callable[[S, A], R]  # reads through read-only views; may raise Halted
     plan: Callable[[S, R, str], Planned]  # pure; the str: the heading to show the plan under
-    writer: Callable[[S, A, Sequence[Change]], Write]  # one write at a time, in plan order
+    # one write at a time, in plan order, from what setup and observe made and the changes
+    writer: Callable[[S, R, A, Sequence[Change]], Write]
     # what --apply needs: the environment variables, and a reason it cannot (None: it can)
     tokens: Callable[[S], Sequence[str]] = lambda setup: ()
     refuse: Callable[[S], str | None] = lambda setup: None
@@ -109,16 +111,17 @@ def run(job: Job[S, A, R], args: Any) -> int:
     adapters = job.connect(setup)
     try:
         seen = job.observe(setup, read_only(adapters))
-    except CannotRead as exc:
+        planned = job.plan(setup, seen, job.title + ("" if apply else " (dry run)"))
+        show(planned, args.format)
+        applied = None
+        if apply and planned.changes:
+            write = job.writer(setup, seen, adapters, planned.changes)
+            applied = apply_all(job, write, planned.changes)
+            report(applied, args.format)
+    except Halted as exc:
         print(f"error: {exc}; nothing was written", file=sys.stderr)
         job.finish(setup)
         return cli.failed(exc.cause)
-    planned = job.plan(setup, seen, job.title + ("" if apply else " (dry run)"))
-    show(planned, args.format)
-    applied = None
-    if apply and planned.changes:
-        applied = apply_all(job, job.writer(setup, adapters, planned.changes), planned.changes)
-        report(applied, args.format)
     if args.format == "json":
         extra = {"applied": asdict(applied)} if applied else {}
         print(json.dumps({"changes": [asdict(c) for c in planned.changes], **planned.json,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.papercups import Papercups, PapercupsError
 from scripts.markup.github_text import escape
-from scripts.plan import Change
+from scripts.plan import Change, CustomerMetadata, CustomerTags, TagCreate
 from scripts.rotation.model import Rotation
 from scripts.tiers import customers as customer_tiers
 from scripts.tiers import directory as tiers
@@ -20,33 +21,54 @@ from scripts.tiers.customers import Record
 
 TITLE = "Papercups customer tiers"
 EMAIL, PASSWORD = "PAPERCUPS_EMAIL", "PAPERCUPS_PASSWORD"
+TOKEN = "PAPERCUPS_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.guard(cli.parser(__doc__), argv, run)
+    return runner.start(JOB, cli.parser(__doc__), argv)
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    config: str
+    rules: tuple[tiers.Rule, ...]
+    directory: tiers.Directory
+    login: tuple[str, str] | None  # tagging needs a login; None: metadata only
+
+
+def setup(args) -> Setup:
     rot, _ = cli.load(args.config)
     rules = load_rules(rot, args.config)
     directory = tiers.load_directory(os.environ, Path(args.config).parent)
-    login = credentials(os.environ)
-    token = cli.token("PAPERCUPS_TOKEN", args.apply)
-    if not token:
-        print("PAPERCUPS_TOKEN is not set: Papercups was not read; this is the desired state.\n")
-        print(desired_state(directory, rules, login is not None))
-        return cli.EXIT_OK
-    client = Papercups(token)
+    return Setup(args.config, rules, directory, credentials(os.environ))
+
+
+def connect(s: Setup) -> Papercups | None:
+    token = cli.token(TOKEN, False)
+    return Papercups(token) if token else None
+
+
+def observe_all(s: Setup, client: Papercups | None) -> Observed | None:
+    """What Papercups holds; None: it was not read (no token)."""
+    if client is None:
+        return None
     try:
-        seen = observe(client, tagging=login is not None)
+        return observe(client, tagging=s.login is not None)
     except PapercupsError as exc:
-        print(f"error: reading Papercups: {exc}; nothing was written", file=sys.stderr)
-        return cli.failed(exc)
-    changes = customer_tiers.plan(seen.records, directory, rules, seen.tags)
-    render(args, changes, seen, customer_tiers.tally(seen.records, directory, rules))
-    if not args.apply or not changes:
-        return cli.EXIT_OK
-    return apply(client, changes, seen.tags or {}, login)
+        raise runner.Halted(f"reading Papercups: {exc}", exc) from None
+
+
+def planned(s: Setup, seen: Observed | None, heading: str) -> runner.Planned:
+    if seen is None:
+        text = (
+            f"{TOKEN} is not set: Papercups was not read; this is the desired state.\n\n"
+            + desired_state(s.directory, s.rules, s.login is not None)
+        )
+        return runner.Planned([], text, text, summary="")
+    changes = customer_tiers.plan(seen.records, s.directory, s.rules, seen.tags)
+    return render(
+        s.config, heading, changes, seen, customer_tiers.tally(seen.records, s.directory, s.rules)
+    )
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -132,56 +154,44 @@ def notes(seen: Observed, counts: Mapping[str, int]) -> list[str]:
     return [f"Mode: {mode}.", f"Read {len(seen.records)} Papercups customers: {read}."]
 
 
-def render(args, changes: list[Change], seen: Observed, counts: Mapping[str, int]) -> None:
+def render(config: str, heading: str, changes: list[Change], seen: Observed,
+           counts: Mapping[str, int]) -> runner.Planned:  # fmt: skip
     extra = notes(seen, counts)
-    markdown = plans.render_markdown(changes, args.config, TITLE) + "".join(
+    markdown = plans.render_markdown(changes, config, heading) + "".join(
         f"\n\n{escape(n)}" for n in extra
     )
-    cli.write_summary(markdown)
-    if args.format == "json":
-        mode = "tags" if seen.tags is not None else "metadata"
-        print(plans.render_json(changes, mode=mode, customers=dict(counts)))
-    elif args.format == "markdown":
-        print(markdown)
-    else:
-        print(plans.render_text(changes, args.config, TITLE))
-        print("\n" + "\n".join(extra))
+    text = plans.render_text(changes, config, heading) + "\n\n" + "\n".join(extra)
+    mode = "tags" if seen.tags is not None else "metadata"
+    return runner.Planned(changes, text, markdown, json={"mode": mode, "customers": dict(counts)})
 
 
-def apply(
-    client: Papercups, changes: list[Change], tags: Mapping[str, str], login: tuple | None
-) -> int:
-    """Log in first if tags change (bad credentials: nothing written, exit 2), then make each
-    change; one failing does not stop the others (each is idempotent, the next run retries)."""
-    if login and any(c.data["kind"] == "tags" for c in changes):
+def writer(s: Setup, seen: Observed, client: Papercups, changes: Sequence[Change]) -> runner.Write:
+    """Log in first if tags change (bad credentials: nothing written, exit 2); then each change
+    alone: one failing does not stop the others (each is idempotent, the next run retries)."""
+    if s.login and any(isinstance(c.data, CustomerTags) for c in changes):
         try:
-            client.login(*login)
+            client.login(*s.login)
         except PapercupsError as exc:
-            print(f"error: Papercups login ({EMAIL}): {exc}; nothing was written", file=sys.stderr)
-            return cli.failed(exc)
-    ids, failed = dict(tags), 0
-    for change in changes:
-        try:
-            apply_change(client, change, ids)
-        except PapercupsError as exc:
-            failed += 1
-            print(f"error: {change.target}: {change.summary}: {exc}", file=sys.stderr)
-    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+            raise runner.Halted(f"Papercups login ({EMAIL}): {exc}", exc) from None
+    ids = dict(seen.tags or {})  # tag name -> id; the tags created on the way are added
+    return functools.partial(apply_change, client, ids)
 
 
-def apply_change(client: Papercups, change: Change, ids: dict[str, str]) -> None:
-    d = change.data
-    if d["kind"] == "create-tag":
-        ids[d["name"]] = create_tag(client, d["name"], d["description"], d["color"])
-    elif d["kind"] == "tags":
-        if d["add"]:
-            if d["add"] not in ids:
-                raise PapercupsError(f"tag {d['add']}", None, "the tag could not be created")
-            client.add_customer_tag(d["customer"], ids[d["add"]])  # first: never without a tier
-        for name in d["remove"]:
-            client.remove_customer_tag(d["customer"], ids[name])
-    elif d["kind"] == "metadata":
-        client.update_customer_metadata(d["customer"], d["metadata"])
+def apply_change(client: Papercups, ids: dict[str, str], change: Change) -> None:
+    match change.data:
+        case TagCreate(name, color, description):
+            ids[name] = create_tag(client, name, description, color)
+        case CustomerTags(customer, add, remove):
+            if add:
+                if add not in ids:
+                    raise PapercupsError(f"tag {add}", None, "the tag could not be created")
+                client.add_customer_tag(customer, ids[add])  # first: never without a tier
+            for name in remove:
+                client.remove_customer_tag(customer, ids[name])
+        case CustomerMetadata(customer, metadata):
+            client.update_customer_metadata(customer, dict(metadata))
+        case other:
+            raise TypeError(f"sync_customer_tiers cannot apply {type(other).__name__}")
 
 
 def create_tag(client: Papercups, name: str, description: str, color: str) -> str:
@@ -196,6 +206,18 @@ def create_tag(client: Papercups, name: str, description: str, color: str) -> st
     if found is None:
         raise taken
     return found
+
+
+JOB = runner.Job(
+    TITLE,
+    runner.Policy.GO_ON,
+    setup,
+    connect,
+    observe_all,
+    planned,
+    writer,
+    tokens=lambda s: (TOKEN,),
+)
 
 
 if __name__ == "__main__":

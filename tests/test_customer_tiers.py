@@ -1,7 +1,10 @@
 """Papercups customer tiers, pure: matching by email domain and the plan, table by table."""
 
+from dataclasses import asdict
+
 import pytest
 
+from scripts.plan import CustomerMetadata
 from scripts.tiers import customers, directory
 from scripts.tiers.customers import Record
 from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER
@@ -44,7 +47,7 @@ def test_no_email_means_nothing_to_go_by(email):
 
 
 def kinds(changes) -> list[tuple[str, str, dict]]:
-    return [(c.action, c.target, {k: v for k, v in c.data.items() if k != "kind"}) for c in changes]
+    return [(c.action, c.target, asdict(c.data)) for c in changes]
 
 
 # --- metadata (always) --------------------------------------------------------------------------
@@ -65,7 +68,7 @@ def test_metadata_tier_is_set_keeping_the_other_keys(metadata, expected):
         assert changes == []
     else:
         (change,) = changes
-        assert (change.action, change.data["metadata"], change.line) == ("set", expected, 40)
+        assert (change.action, change.data.metadata, change.line) == ("set", expected, 40)
         assert change.reason == "email domain: customers[0]"
 
 
@@ -104,7 +107,7 @@ def test_tier_tags_are_added_and_replaced(has, add, remove):
         assert changes == []
         return
     (change,) = changes
-    assert (change.action, change.data["add"], change.data["remove"]) == ("tag", add, remove)
+    assert (change.action, change.data.add, change.data.remove) == ("tag", add, remove)
 
 
 def test_missing_tags_are_created_first_and_only_those_needed():
@@ -132,11 +135,11 @@ def test_a_planned_apply_leaves_nothing_to_plan():
     after = []
     for r in records:
         meta, tags = r.metadata, set(r.tier_tags)
-        for c in (c for c in changes if c.data.get("customer") == r.id):
-            if c.data["kind"] == "metadata":
-                meta = c.data["metadata"]
+        for c in (c for c in changes if getattr(c.data, "customer", None) == r.id):
+            if isinstance(c.data, CustomerMetadata):
+                meta = c.data.metadata
             else:
-                tags = (tags | {c.data["add"]} - {None}) - set(c.data["remove"])
+                tags = (tags | {c.data.add} - {None}) - set(c.data.remove)
         after.append(Record(r.id, r.email, meta, frozenset(tags)))
     assert len(changes) == 6
     assert customers.plan(after, DIRECTORY, RULES, ALL_TAGS) == []

@@ -207,7 +207,7 @@ def test_a_wrong_password_writes_nothing(papercups, job, env):
     env.setenv("PAPERCUPS_EMAIL", OWNER)
     env.setenv("PAPERCUPS_PASSWORD", "Pw-n0t-th1s")
     code, _, err = job("--apply")
-    assert code == 2 and "login" in err and "nothing was written" in err
+    assert code == 2 and "login" in err and "nothing was written" in err, err
     assert "Pw-n0t-th1s" not in err
     assert papercups.writes() == 1  # the refused login only
     assert not any(c["metadata"] and "tier" in c["metadata"] for c in papercups.customers.values())

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.plan import Change
+from scripts.plan import Change, CustomerMetadata, CustomerTags, TagCreate
 from scripts.tiers import directory as tiers
 from scripts.tiers.directory import Rule
 from scripts.tiers.labels import DEFAULT_LABELS
@@ -89,7 +89,7 @@ def plan(
         changes += metadata_change(record, want)
     if tags is None:
         return changes
-    needed = {c.data["add"] for c in changes if isinstance(c.data, dict) and c.data.get("add")}
+    needed = {c.data.add for c in changes if isinstance(c.data, CustomerTags) and c.data.add}
     creates = [create_tag(s) for s in specs.values() if s.name in needed and s.name not in tags]
     return creates + changes
 
@@ -103,7 +103,7 @@ def tag_change(record: Record, want: Want, specs: Mapping[str, TagSpec]) -> list
     if add is None and not remove:
         return []
     was = ", ".join(remove) or "no tier tag"
-    data = {"kind": "tags", "customer": record.id, "add": add, "remove": remove}
+    data = CustomerTags(record.id, add, remove)
     summary = f"{name} (was: {was})" if add else f"remove {was} (keeps {name})"
     return [Change("tag", f"customer {record.id}", summary, want.how, want.line, data)]
 
@@ -113,15 +113,13 @@ def metadata_change(record: Record, want: Want) -> list[Change]:
     old = (record.metadata or {}).get(METADATA_KEY)
     if old == want.tier:
         return []
-    data = {"kind": "metadata", "customer": record.id,
-            "metadata": {**(record.metadata or {}), METADATA_KEY: want.tier}}  # fmt: skip
+    data = CustomerMetadata(record.id, {**(record.metadata or {}), METADATA_KEY: want.tier})
     summary = f"metadata {METADATA_KEY}: {want.tier} (was: {old or 'none'})"
     return [Change("set", f"customer {record.id}", summary, want.how, want.line, data)]
 
 
 def create_tag(spec: TagSpec) -> Change:
-    data = {"kind": "create-tag", "name": spec.name, "color": spec.color,
-            "description": spec.description}  # fmt: skip
+    data = TagCreate(spec.name, spec.color, spec.description)
     return Change("create", TAGS_TARGET, f"{spec.name} ({spec.color})", "tier tag missing", 0, data)
 
 
