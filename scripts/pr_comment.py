@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.github import Comment, GitHub, GitHubError
 from scripts.markup.github_text import escape
@@ -35,42 +37,59 @@ def _parser():
 
 
 def main(argv=None) -> int:
-    return cli.guard(_parser(), argv, run)
+    return runner.start(JOB, _parser(), argv)
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    config: str
+    body: Body
+    errors: list[Problem]  # the check's: the comment shows them, the exit code is 2
+    repo: str | None
+    number: int
+
+
+def setup(args) -> Setup:
     new, base, errors = load(args)
     moves = moves_ahead(base, new, cli.now_or(args)) if new and base else []
     body = pr_comment_body.render(new, base, moves, errors)
-    exit_code = cli.EXIT_USAGE if errors else cli.EXIT_OK
-    token = cli.token(TOKEN, args.apply)
-    repo = args.repo or os.environ.get(REPOSITORY)
-    if args.apply and not repo:
-        raise cli.UsageError(f"--apply needs --repo or ${REPOSITORY}; nothing was written")
     if errors:
         n = len(errors)
         print(f"{n} problem{'s' if n != 1 else ''} in {args.config}.", file=sys.stderr)
-    # A dry run of a bad config reads nothing; an --apply posts the errors for the PR's author.
-    if errors and not args.apply:
-        render(args, body, None, f"{args.config} has problems: the pull request was not read")
-        return exit_code
-    if not (token and repo):
-        unread = f"{TOKEN} or {REPOSITORY} is not set: the pull request was not read"
-        render(args, body, None, unread)
-        return exit_code
-    gh = GitHub(token)
-    target = f"{repo}#{args.pr}"
+    return Setup(args.config, body, errors, args.repo or os.environ.get(REPOSITORY), args.pr)
+
+
+def connect(s: Setup) -> GitHub | None:
+    token = cli.token(TOKEN, False)
+    return GitHub(token) if token and s.repo else None
+
+
+def refuse(s: Setup) -> str | None:
+    return None if s.repo else f"--apply needs --repo or ${REPOSITORY}"
+
+
+def observe(s: Setup, gh: GitHub | None) -> Comment | bool | None:
+    """Our comment on the pull request (None: none yet; False: GitHub was not read)."""
+    if gh is None or s.repo is None:
+        return False
     try:
-        ours = pr_comment_body.find_ours(gh.comments(repo, args.pr))
+        return pr_comment_body.find_ours(gh.comments(s.repo, s.number))
     except GitHubError as exc:
-        print(f"error: reading the comments of {target}: {exc}", file=sys.stderr)
-        return cli.failed(exc)
-    changes = plan(ours, body, target)
-    found = f"comment {ours.id}" if ours else "no comment of ours yet"
-    render(args, body, changes, f"{target}: {found}")
-    if not args.apply or not changes:
-        return exit_code
-    return apply(gh, repo, args.pr, changes) or exit_code
+        raise runner.Halted(f"reading the comments of {s.repo}#{s.number}: {exc}", exc) from None
+
+
+def planned(s: Setup, ours: Comment | bool | None, heading: str) -> runner.Planned:
+    code = cli.EXIT_USAGE if s.errors else cli.EXIT_OK
+    if ours is False:
+        note = f"{TOKEN} or {REPOSITORY} is not set: the pull request was not read"
+        if s.errors:
+            note = f"{s.config} has problems: the pull request was not read"
+        return render(s, heading, None, note, code)
+    target = f"{s.repo}#{s.number}"
+    comment = ours if isinstance(ours, Comment) else None
+    changes = plan(comment, s.body, target)
+    found = f"comment {comment.id}" if comment else "no comment of ours yet"
+    return render(s, heading, changes, f"{target}: {found}", code)
 
 
 def load(args) -> tuple[Rotation | None, Rotation | None, list[Problem]]:
@@ -100,38 +119,54 @@ def _why(body: Body) -> str:
     return "shifts move or the check fails" if body.news else "nothing moves any more"
 
 
-def render(args, body: Body, changes: list[Change] | None, note: str) -> None:
+def render(s: Setup, heading: str, changes: list[Change] | None, note: str,
+           code: int) -> runner.Planned:  # fmt: skip
     """The comment and the plan (None: GitHub was not read); `note` says what was read."""
-    title = TITLE + ("" if args.apply else " (dry run)")
-    plan_md = plans.render_markdown(changes, args.config, title) if changes is not None else ""
-    cli.write_summary(f"### {title}\n\n_{escape(note)}_\n\n{plan_md or body.text}")
-    if args.format == "json":
-        print(plans.render_json(changes or [], body=body.text, news=body.news, note=note))
-    elif args.format == "markdown":
-        print(body.text)
-    else:
-        quiet = "" if body.news else " (nothing moves: written only over an earlier comment)"
-        print(f"{title}\nnote: {note}\n\nThe comment{quiet}:\n\n{body.text}")
-        if changes is not None:
-            print(plans.render_text(changes, args.config, "Plan:"))
+    plan_md = plans.render_markdown(changes, s.config, heading) if changes is not None else ""
+    quiet = "" if s.body.news else " (nothing moves: written only over an earlier comment)"
+    text = f"{heading}\nnote: {note}\n\nThe comment{quiet}:\n\n{s.body.text}"
+    if changes is not None:
+        text += "\n" + plans.render_text(changes, s.config, "Plan:")
+    return runner.Planned(
+        changes or [],
+        text,
+        s.body.text,
+        summary=f"### {heading}\n\n_{escape(note)}_\n\n{plan_md or s.body.text}",
+        json={"body": s.body.text, "news": s.body.news, "note": note},
+        code=code,
+    )
 
 
-def apply(gh: GitHub, repo: str, number: int, changes: list[Change]) -> int:
-    for change in changes:
-        try:
-            match change.data:
-                case IssueComment(body):
-                    done = gh.comment(repo, number, body)
-                case IssueCommentEdit(comment_id, body):
-                    done = gh.edit_comment(repo, number, comment_id, body)
-                case other:
-                    raise TypeError(f"pr_comment cannot apply {type(other).__name__}")
-        except GitHubError as exc:
-            print(f"error: {change.action} {change.summary}: {exc}", file=sys.stderr)
-            return cli.EXIT_APPLY_FAILED
-        verb = "Posted" if change.action == "create" else "Updated"
-        print(f"{verb} comment {done.id} on {change.target}.", file=sys.stderr)
-    return cli.EXIT_OK
+def writer(s: Setup, ours: object, gh: GitHub, changes: Sequence[Change]) -> runner.Write:
+    repo, number = s.repo or "", s.number
+
+    def write(change: Change) -> str:
+        match change.data:
+            case IssueComment(body):
+                done = gh.comment(repo, number, body)
+                return f"Posted comment {done.id} on {change.target}."
+            case IssueCommentEdit(comment_id, body):
+                done = gh.edit_comment(repo, number, comment_id, body)
+                return f"Updated comment {done.id} on {change.target}."
+            case other:
+                raise TypeError(f"pr_comment cannot apply {type(other).__name__}")
+
+    return write
+
+
+JOB = runner.Job(
+    TITLE,
+    runner.Policy.STOP,
+    setup,
+    connect,
+    observe,
+    planned,
+    writer,
+    tokens=lambda s: (TOKEN,),
+    refuse=refuse,
+    # a dry run of a bad config reads nothing; an --apply posts the errors for the PR's author
+    dry_run_reads=lambda s: not s.errors,
+)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class Applied:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     not_written: list[Change] = field(default_factory=list)
     said: list[str] = field(default_factory=list)  # what writes reported ("Paged: incident #12")
-    setup: bool = False  # a failure was the token's or its access's: exit 2
+    setup: bool = False  # a write was refused for the token or its access: exit 2
 
 
 # One write: makes `change` (raising the adapter's Failure, or Skip) and may say what it did.
@@ -84,13 +84,16 @@ class Job(Generic[S, A, R]):
     policy: Policy
     setup: Callable[[Any], S]  # args -> settings; raises ConfigError / UsageError
     connect: Callable[[S], A]  # the adapters, from tokens in the environment (None without one)
-    observe: Callable[[S, A], R]  # reads through read-only views; may raise Halted
+    observe: Callable[[S, A | None], R]  # through read-only views (None: not read); may Halt
     plan: Callable[[S, R, str], Planned]  # pure; the str: the heading to show the plan under
     # one write at a time, in plan order, from what setup and observe made and the changes
     writer: Callable[[S, R, A, Sequence[Change]], Write]
     # what --apply needs: the environment variables, and a reason it cannot (None: it can)
     tokens: Callable[[S], Sequence[str]] = lambda setup: ()
     refuse: Callable[[S], str | None] = lambda setup: None
+    # False: a dry run reads nothing (observe gets None for the adapters), e.g. pr_comment's
+    # of a rotation that does not load
+    dry_run_reads: Callable[[S], bool] = lambda setup: True
     finish: Callable[[S], None] = lambda setup: None  # after everything (flag_stale's state)
     after_failure: Callable[[Change], str] = lambda change: ""  # what a failure left unwritten
 
@@ -108,13 +111,13 @@ def run(job: Job[S, A, R], args: Any) -> int:
             cli.token(name, needed=True)
         if why := job.refuse(setup):
             raise UsageError(f"{why}; nothing was written")
-    adapters = job.connect(setup)
+    adapters = job.connect(setup) if apply or job.dry_run_reads(setup) else None
     try:
         seen = job.observe(setup, read_only(adapters))
         planned = job.plan(setup, seen, job.title + ("" if apply else " (dry run)"))
         show(planned, args.format)
         applied = None
-        if apply and planned.changes:
+        if apply and planned.changes and adapters is not None:  # an apply has connected
             write = job.writer(setup, seen, adapters, planned.changes)
             applied = apply_all(job, write, planned.changes)
             report(applied, args.format)
@@ -194,8 +197,9 @@ def report(done: Applied, fmt: str) -> None:
 
 
 def exit_code(planned: Planned, done: Applied | None) -> int:
-    """DESIGN.md: 0 done (an empty plan too), 1 a failed write, 2 a refused token or bad setup."""
-    code = planned.code
+    """The README's table: 0 done (an empty plan too), 1 a service failed, 2 set-up (a bad
+    config, planned.code; or a token the service refused, here or in cli.guard)."""
+    failed = cli.EXIT_OK
     if done and done.failed:
-        code = max(code, cli.EXIT_USAGE if done.setup else cli.EXIT_APPLY_FAILED)
-    return code
+        failed = cli.EXIT_USAGE if done.setup else cli.EXIT_APPLY_FAILED
+    return max(planned.code, failed)

@@ -92,3 +92,25 @@ def test_flag_stale_applies_typed_changes_only():
     text = (SCRIPTS / "flag_stale.py").read_text()
     apply = text[text.index("def apply(") :]
     assert "case SlackPost(" in apply and 'd["' not in apply and "change.action ==" not in apply
+
+
+# Writing jobs that still run their own tail (issue 16 moves them onto scripts/runner.py next).
+OWN_TAIL = {"flag_stale", "label_issues", "escalate", "sync_pagerduty"}
+WRITERS = {"notify_failure", "post_handoff", "sync_customer_tiers", "pr_comment"} | OWN_TAIL
+
+
+@pytest.mark.parametrize("job", sorted(WRITERS - OWN_TAIL))
+def test_a_writing_job_runs_on_the_runner(job):
+    """Its tail is the runner's: it neither looks at --apply nor picks an output format, and it
+    applies typed writes only (scripts/plan.py), matched on their kind, never a dict's keys."""
+    text = (SCRIPTS / f"{job}.py").read_text()
+    assert "runner.start(JOB" in text and "runner.Job(" in text
+    assert ".apply" not in text and ".format" not in text and 'd["' not in text
+    writer = text[text.index("def writer(") :]
+    assert "match change.data:" in writer and "case other:" in writer
+
+
+def test_only_the_runner_looks_at_apply():
+    looks = {p.stem for p in SCRIPTS.glob("*.py") if "args.apply" in p.read_text()}
+    assert looks == {"runner"} | OWN_TAIL  # cli.parser defines it; runner.run reads it
+    assert (SCRIPTS / "runner.py").read_text().count("args.apply") == 1

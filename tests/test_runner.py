@@ -144,7 +144,7 @@ def test_a_refused_token_exits_2_and_a_skip_is_no_failure(capsys):
 
     done = runner.apply_all(notify_failure.JOB, write, changes("a", "b"))
     assert [c.target for c, _ in done.skipped] == ["a"] and done.setup
-    assert runner.exit_code(runner.Planned([], "", ""), done) == 2
+    assert runner.exit_code(runner.Planned([], "", ""), done) == 2  # README: exit codes
     runner.report(done, "text")
     err = capsys.readouterr().err
     assert "skipped     a: post a 0: changed meanwhile" in err
