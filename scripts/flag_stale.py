@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.sentry import read_new_unassigned, web_url
 from scripts.clients.slack import Slack, SlackError
@@ -26,6 +28,7 @@ from scripts.stale import plan as stale_plan
 from scripts.tiers import directory as tiers
 
 TITLE = "Stale support conversations"
+TOKEN = "SLACK_BOT_TOKEN"
 EXIT_SOURCE_FAILED = 1  # a source could not be read: the digest says which, the others still show
 
 
@@ -37,48 +40,89 @@ def main(argv: list[str] | None = None) -> int:
         help="what the last run read, kept to spare this one the requests (default: "
         f"{stale_state.DEFAULT_PATH} beside the configuration; '' keeps none; docs/flag_stale.md)",
     )
-    return cli.guard(p, argv, run)
+    return runner.start(JOB, p, argv)
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    rot: Rotation
+    cfg: clock.Settings
+    directory: tiers.Directory | None
+    rules: tuple
+    now: datetime
+    where: stale_plan.Where
+    state: stale_state.State
+
+
+@dataclass(frozen=True)
+class Seen:
+    readings: list[Reading]
+    findings: list[clock.Finding]
+    errors: stale_digest.Errors | None
+    hero: stale_digest.Hero | None
+    seen: stale_plan.Seen | None  # None: the channel could not be read, nothing may be posted
+
+
+def setup(args) -> Setup:
     rot, _ = cli.load(args.config)
     cfg = load_settings(rot, args.config)
     directory, rules = load_directory(rot, args.config)
     now = cli.now_or(args)
-    where = places(rot, args.config)
-    token = cli.token("SLACK_BOT_TOKEN", args.apply)
-    if args.apply and not where.channel:
-        raise cli.UsageError("--apply posts to slack.channel: set it in the configuration")
-    slack = Slack(token) if token else None
-    start = now - clock.lookback(cfg)
     state = open_state(args.state, args.config, now)
-    channel = SlackChannel(slack, where.channel, start, state) if slack and where.channel else None
-    readers = stale_sources.sources(rot, start, channel, directory, rules, state=state)
+    return Setup(rot, cfg, directory, rules, now, places(rot, args.config), state)
+
+
+def connect(s: Setup) -> Slack | None:
+    token = cli.token(TOKEN, False)
+    return Slack(token) if token else None
+
+
+def refuse(s: Setup) -> str | None:
+    return (
+        None if s.where.channel else "--apply posts to slack.channel: set it in the configuration"
+    )
+
+
+def observe_all(s: Setup, slack: Slack | None) -> Seen:
+    """Every source, Sentry, the hero, and what the support channel holds (all read only)."""
+    rot, cfg, now = s.rot, s.cfg, s.now
+    start = now - clock.lookback(cfg)
+    channel = (
+        SlackChannel(slack, s.where.channel, start, s.state) if slack and s.where.channel else None
+    )
+    readers = stale_sources.sources(rot, start, channel, s.directory, s.rules, state=s.state)
     readings = stale_sources.read_all(readers)
     errors = observe_errors(rot, now)
     hours = clock.hero_hours(rot, cfg, now)
     findings = clock.assess_all((c for r in readings for c in r.conversations), cfg, now, hours)
     hero = hero_of(rot, now, channel)
-    statuses = [r.status for r in readings]
+    day = stale_plan.day_of(now, rot.zone)
+    seen = observe(channel, rot, cfg, now, day, findings)
+    return Seen(readings, findings, errors, hero, seen)
+
+
+def planned(s: Setup, o: Seen, heading: str) -> runner.Planned:
+    rot, now = s.rot, s.now
+    hours = clock.hero_hours(rot, s.cfg, now)
+    statuses = [r.status for r in o.readings]
     day = stale_plan.day_of(now, rot.zone)
     digest = stale_plan.stamped(
-        stale_digest.render(findings, statuses, hero, now, hours, errors), day
+        stale_digest.render(o.findings, statuses, o.hero, now, hours, o.errors), day
     )
-    seen = observe(channel, rot, cfg, now, day, findings)
-    complete = not any(r.failed for r in readings)
+    complete = not any(r.failed for r in o.readings)
     changes = []
-    if where.channel and seen is not None:
+    if s.where.channel and o.seen is not None:
         changes = stale_plan.plan(
-            digest, findings, hero, seen, where, cfg.nudges, complete, rot.zone
+            digest, o.findings, o.hero, o.seen, s.where, s.cfg.nudges, complete, rot.zone
         )
-    markdown = stale_digest.render_markdown(findings, statuses, hero, now, hours, errors)
-    render(args, changes, digest, markdown, readings, findings, errors)
-    failed = seen is None or not complete or (errors is not None and errors.failed)
-    if args.apply and changes:
-        failed = apply(slack, changes) != cli.EXIT_OK or failed
-    state.save()
-    print(state.summary(), file=sys.stderr)
-    return EXIT_SOURCE_FAILED if failed else cli.EXIT_OK
+    markdown = stale_digest.render_markdown(o.findings, statuses, o.hero, now, hours, o.errors)
+    failed = o.seen is None or not complete or (o.errors is not None and o.errors.failed)
+    return render(s, heading, changes, digest, markdown, o, EXIT_SOURCE_FAILED if failed else 0)
+
+
+def finish(s: Setup) -> None:
+    s.state.save()
+    print(s.state.summary(), file=sys.stderr)
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -202,53 +246,56 @@ def posted(msg) -> stale_plan.Posted | None:
 # --- render and apply ---------------------------------------------------------------------------
 
 
-def render(args, changes: list[Change], digest: stale_digest.Digest, markdown: str,
-           readings: list[Reading], findings: list[clock.Finding],
-           errors: stale_digest.Errors | None = None) -> None:  # fmt: skip
-    cli.write_summary(markdown)
-    if args.format == "json":
-        sources = [asdict(r.status) for r in readings]
-        found = [stale_digest.finding_json(f) for f in findings]
-        extra = {"sentry": stale_digest.errors_json(errors)} if errors else {}
-        print(
-            plans.render_json(
-                changes, digest=asdict(digest), sources=sources, conversations=found, **extra
-            )
-        )
-    elif args.format == "markdown":
-        print(markdown)
-    else:
-        print(TITLE + ("" if args.apply else " (dry run: nothing is posted)") + "\n")
-        print(digest.text)
-        print(
-            "\nMessage (Block Kit JSON):\n"
-            + json.dumps(list(digest.blocks), indent=2, ensure_ascii=False)
-        )
-        print("\n" + plans.render_text(changes, args.config, TITLE))
+def render(s: Setup, heading: str, changes: list[Change], digest: stale_digest.Digest,
+           markdown: str, o: Seen, code: int) -> runner.Planned:  # fmt: skip
+    blocks = json.dumps(list(digest.blocks), indent=2, ensure_ascii=False)
+    text = f"{heading}\n\n{digest.text}\n\nMessage (Block Kit JSON):\n{blocks}\n\n"
+    text += plans.render_text(changes, s.rot.file, TITLE)
+    extra = {"sentry": stale_digest.errors_json(o.errors)} if o.errors else {}
+    doc = {
+        "digest": asdict(digest),
+        "sources": [asdict(r.status) for r in o.readings],
+        "conversations": [stale_digest.finding_json(f) for f in o.findings],
+        **extra,
+    }
+    return runner.Planned(changes, text, markdown, json=doc, code=code)
 
 
-def apply(slack: Slack, changes: list[Change]) -> int:
+def writer(s: Setup, o: Seen, slack: Slack, changes: Sequence[Change]) -> runner.Write:
     """The digest first (a nudge in its thread needs its ts), then nudges, then the handoff."""
-    failed, digest_ts = 0, None
-    for change in changes:
-        try:
-            match change.data:
-                case SlackPost(channel, text, blocks, metadata):
-                    digest_ts = slack.post(channel, text, list(blocks), dict(metadata)).ts
-                case SlackUpdate(channel, ts, text, blocks, metadata, digest):
-                    slack.update(channel, ts, text, list(blocks), dict(metadata))
-                    digest_ts = ts if digest else digest_ts
-                case SlackReply(channel, text, metadata, thread_ts):
-                    thread = thread_ts or digest_ts
-                    if thread is None:
-                        raise SlackError("chat.postMessage", "the digest was not posted")
-                    slack.post(channel, text, metadata=dict(metadata), thread_ts=thread)
-                case other:
-                    raise TypeError(f"flag_stale cannot apply {type(other).__name__}")
-        except SlackError as exc:
-            failed += 1
-            print(f"error: {change.action} {change.target}: {exc}", file=sys.stderr)
-    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+    digest_ts: str | None = None
+
+    def write(change: Change) -> None:
+        nonlocal digest_ts
+        match change.data:
+            case SlackPost(channel, text, blocks, metadata):
+                digest_ts = slack.post(channel, text, list(blocks), dict(metadata)).ts
+            case SlackUpdate(channel, ts, text, blocks, metadata, digest):
+                slack.update(channel, ts, text, list(blocks), dict(metadata))
+                digest_ts = ts if digest else digest_ts
+            case SlackReply(channel, text, metadata, thread_ts):
+                thread = thread_ts or digest_ts
+                if thread is None:
+                    raise SlackError("chat.postMessage", "the digest was not posted")
+                slack.post(channel, text, metadata=dict(metadata), thread_ts=thread)
+            case other:
+                raise TypeError(f"flag_stale cannot apply {type(other).__name__}")
+
+    return write
+
+
+JOB = runner.Job(
+    TITLE,
+    runner.Policy.GO_ON,
+    setup,
+    connect,
+    observe_all,
+    planned,
+    writer,
+    tokens=lambda s: (TOKEN,),
+    refuse=refuse,
+    finish=finish,
+)
 
 
 if __name__ == "__main__":
