@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.pagerduty import PagerDuty, PagerDutyError, PagerDutyEvents
 from scripts.clients.slack import MAX_PAGE, Slack, SlackError
@@ -14,7 +16,7 @@ from scripts.escalation import paging
 from scripts.escalation.paging import Context, Observed, Request, Secondary
 from scripts.markup.github_text import code_block, escape
 from scripts.markup.slack_ts import ts_of
-from scripts.plan import Change
+from scripts.plan import Change, Page, SlackPost, SlackReply
 from scripts.rotation.model import Rotation
 
 TOKEN, ROUTING_KEYS = "PAGERDUTY_TOKEN", "PAGERDUTY_ROUTING_KEYS"
@@ -34,7 +36,7 @@ class Setup:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.guard(parser(), argv, run)
+    return runner.start(JOB, parser(), argv)
 
 
 def parser():
@@ -51,44 +53,84 @@ def parser():
     return p
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Run:
+    """This run: the rotation, the request, the set-up, the route and the notes so far."""
+
+    rot: Rotation
+    now: datetime
+    req: Request
+    setup: Setup
+    how: paging.Route
+    notes: tuple[str, ...]
+    config: str
+
+
+@dataclass(frozen=True)
+class Adapters:
+    pd: PagerDuty | None
+    slack: Slack | None  # None: no token, or no support channel
+    events: PagerDutyEvents | None  # None: no routing key
+
+
+@dataclass(frozen=True)
+class Seen:
+    who: Secondary
+    ctx: Context
+    seen: Observed
+    notes: tuple[str, ...]
+
+
+def setup(args) -> Run:
     rot, _ = cli.load(args.config)
-    now = cli.now_or(args)
     req = _checked(lambda: paging.check_request(rot, args.team, args.summary, args.link))
-    setup, notes = read_setup(rot, args, req.team)
+    found, notes = read_setup(rot, req.team)
     how = paging.route(
-        req.team, bool(setup.routing_key), bool(setup.token), setup.service, bool(setup.sender)
+        req.team, bool(found.routing_key), bool(found.token), found.service, bool(found.sender)
     )
-    if args.apply and how.kind is None:
-        raise cli.UsageError(f"cannot page: {how.describe(req.team, None)}; nothing was sent")
-    if args.apply and setup.channel:
-        cli.token(SLACK_TOKEN, needed=True)  # exits 2 naming it: all or nothing is sent
-    pd = _pagerduty(setup.token)
+    return Run(rot, cli.now_or(args), req, found, how, tuple(notes), args.config)
+
+
+def tokens(r: Run) -> tuple[str, ...]:
+    return (SLACK_TOKEN,) if r.setup.channel else ()  # all or nothing is sent
+
+
+def refuse(r: Run) -> str | None:
+    return None if r.how.kind else f"cannot page: {r.how.describe(r.req.team, None)}"
+
+
+def connect(r: Run) -> Adapters:
+    s = r.setup
+    slack = Slack(s.slack_token) if s.slack_token and s.channel else None
+    events = PagerDutyEvents(s.routing_key) if s.routing_key else None
+    return Adapters(_pagerduty(s.token), slack, events)
+
+
+def observe(r: Run, a: Adapters) -> Seen:
+    """Who is on call (PagerDuty, else rotation.yaml) and whether Slack has this escalation."""
+    rot, notes = r.rot, list(r.notes)
     try:
-        who = find_secondary(pd, rot, req.team, now, notes)
-        if how.kind == "rest" and not who.pagerduty_id:
-            who = with_pagerduty_id(pd, rot, who)
+        who = find_secondary(a.pd, rot, r.req.team, r.now, notes)
+        if r.how.kind == "rest" and not who.pagerduty_id:
+            who = with_pagerduty_id(a.pd, rot, who)
     except PagerDutyError as exc:
-        print(f"error: {exc}; nothing was sent", file=sys.stderr)
-        return cli.EXIT_APPLY_FAILED
-    key = paging.dedup_key(rot, req, who, now)
-    slack = Slack(setup.slack_token) if setup.slack_token and setup.channel else None
+        raise runner.Halted(str(exc), exc) from None
+    key = paging.dedup_key(rot, r.req, who, r.now)
     try:
-        slack_id, seen = observe_slack(slack, rot, setup.channel, who, key, req, now, notes)
-    except SlackError as exc:  # reading failed: nothing was sent
-        print(f"error: {exc}; nothing was sent", file=sys.stderr)
-        return cli.failed(exc)
-    if note := paging.hero_note(rot, who, now):
+        slack_id, seen = observe_slack(a.slack, rot, r.setup.channel, who, key, r.req, r.now, notes)
+    except SlackError as exc:
+        raise runner.Halted(str(exc), exc) from None
+    if note := paging.hero_note(rot, who, r.now):
         notes.append(note)
     requester, run_url = _actions_run()
-    ctx = Context(
-        key, how, setup.service, setup.sender, setup.channel, slack_id, requester, run_url
-    )
-    changes = paging.plan(rot, req, who, ctx, seen)
-    render(args, rot, req, who, ctx, seen, changes, notes)
-    if not args.apply or not changes:
-        return cli.EXIT_OK
-    return apply(changes, setup, pd, slack, args.format)
+    s = r.setup
+    ctx = Context(key, r.how, s.service, s.sender, s.channel, slack_id, requester, run_url)
+    return Seen(who, ctx, seen, tuple(notes))
+
+
+def planned(r: Run, o: Seen, heading: str) -> runner.Planned:
+    changes = paging.plan(r.rot, r.req, o.who, o.ctx, o.seen)
+    return render(r, heading, o, changes)
 
 
 def _checked(fn):
@@ -101,7 +143,7 @@ def _checked(fn):
 # --- load ---------------------------------------------------------------------------------------
 
 
-def read_setup(rot: Rotation, args, team: str) -> tuple[Setup, list[str]]:
+def read_setup(rot: Rotation, team: str) -> tuple[Setup, list[str]]:
     """Secrets and settings, and notes on what is missing."""
     routing_key, notes = _checked(
         lambda: paging.routing_keys(os.environ.get(ROUTING_KEYS), rot, team)
@@ -233,77 +275,80 @@ def facts(rot: Rotation, req: Request, who: Secondary, ctx: Context) -> list[tup
     ]
 
 
-def render(args, rot, req, who, ctx: Context, seen: Observed, changes, notes) -> None:
-    if seen.posted:
+def render(r: Run, heading: str, o: Seen, changes: list[Change]) -> runner.Planned:
+    notes = list(o.notes)
+    if o.seen.posted:
         notes.append(
-            f"already escalated: message {seen.posted} in {ctx.channel} has this dedup key; "
+            f"already escalated: message {o.seen.posted} in {o.ctx.channel} has this dedup key; "
             "nothing to send"
         )
-    title = "Escalation" + ("" if args.apply else " (dry run)")
-    rows = facts(rot, req, who, ctx)
-    post = next((c for c in changes if c.action == "post"), None)
+    rows = facts(r.rot, r.req, o.who, o.ctx)
+    post = next((c.data for c in changes if isinstance(c.data, SlackPost | SlackReply)), None)
     markdown = "\n".join(
-        [f"### {title}", ""]
+        [f"### {heading}", ""]
         + [f"- **{k}:** {escape(v)}" for k, v in rows]
         + [f"- _{escape(n)}_" for n in notes]
-        + ["", plans.render_markdown(changes, args.config, "Plan")]
-        + ([f"\n**The Slack message**\n\n{code_block(post.data['text'])}"] if post else [])
+        + ["", plans.render_markdown(changes, r.config, "Plan")]
+        + ([f"\n**The Slack message**\n\n{code_block(post.text)}"] if post else [])
     )
-    cli.write_summary(markdown)
-    if args.format == "json":
-        print(
-            plans.render_json(
-                changes,
-                team=req.team,
-                secondary=asdict(who),
-                route=ctx.how.kind,
-                dedup_key=ctx.key,
-                already_posted=seen.posted,
-                notes=notes,
-            )
-        )
-    elif args.format == "markdown":
-        print(markdown)
-    else:
-        lines = [title] + [f"{k}: {v}" for k, v in rows] + [f"note: {n}" for n in notes]
-        print("\n".join(lines) + "\n\n" + plans.render_text(changes, args.config, "Plan:"))
-        if post:
-            print("\nSlack message:\n" + post.data["text"])
+    lines = [heading] + [f"{k}: {v}" for k, v in rows] + [f"note: {n}" for n in notes]
+    text = "\n".join(lines) + "\n\n" + plans.render_text(changes, r.config, "Plan:")
+    text += f"\n\nSlack message:\n{post.text}" if post else ""
+    doc = {
+        "team": r.req.team,
+        "secondary": asdict(o.who),
+        "route": o.ctx.how.kind,
+        "dedup_key": o.ctx.key,
+        "already_posted": o.seen.posted,
+        "notes": notes,
+    }
+    return runner.Planned(changes, text, markdown, json=doc)
 
 
-def apply(changes: list[Change], setup: Setup, pd, slack, fmt: str) -> int:
+def after_failure(change: Change) -> str:
+    if isinstance(change.data, Page):
+        return "nothing was posted"
+    return "the page went out; run again to post (it will not page twice)"
+
+
+def writer(r: Run, o: Seen, a: Adapters, changes: Sequence[Change]) -> runner.Write:
     """Page, then post; a failed page posts nothing (a re-run sends what is missing, once)."""
-    for change in changes:
-        try:
-            done = page(change, setup, pd) if change.action == "page" else post(change, slack)
-        except (PagerDutyError, SlackError) as exc:
-            after = (
-                "nothing was posted"
-                if change.action == "page"
-                else "the page went out; run again to post (it will not page twice)"
-            )
-            print(f"error: {change.action} {change.target}: {exc}; {after}", file=sys.stderr)
-            return cli.EXIT_APPLY_FAILED
-        cli.write_summary(escape(done))
-        print(done, file=sys.stderr if fmt == "json" else sys.stdout)
-    return cli.EXIT_OK
+
+    def write(change: Change) -> str:
+        match change.data:
+            case Page("events", dedup_key, event, _) if a.events and event is not None:
+                a.events.trigger(dict(event))
+                return f"Paged: PagerDuty accepted the event (dedup key {dedup_key})."
+            case Page("rest", _, _, incident) if a.pd and incident is not None:
+                made = a.pd.create_incident_once(**incident)
+                if made is None:
+                    return "Already paged: PagerDuty has an open incident with this dedup key."
+                return f"Paged: PagerDuty incident #{made.number} {made.html_url or made.id}."
+            case SlackPost(channel, text, _, metadata) if a.slack:
+                msg = a.slack.post(channel, text, None, dict(metadata))
+                return f"Posted in {channel}: message {msg.ts}."
+            case SlackReply(channel, text, metadata, thread) if a.slack:
+                msg = a.slack.post(channel, text, None, dict(metadata), thread)
+                return f"Posted in the thread of {thread}: message {msg.ts}."
+            case other:
+                raise TypeError(f"escalate cannot apply {type(other).__name__}")
+
+    return write
 
 
-def page(change: Change, setup: Setup, pd: PagerDuty | None) -> str:
-    if change.data["route"] == "events":
-        PagerDutyEvents(setup.routing_key).trigger(change.data["event"])
-        return f"Paged: PagerDuty accepted the event (dedup key {change.data['dedup_key']})."
-    made = pd.create_incident_once(**change.data["incident"])
-    if made is None:
-        return "Already paged: PagerDuty has an open incident with this dedup key."
-    return f"Paged: PagerDuty incident #{made.number} {made.html_url or made.id}."
-
-
-def post(change: Change, slack: Slack) -> str:
-    d = change.data
-    msg = slack.post(d["channel"], d["text"], None, d["metadata"], d["thread_ts"])
-    where = f"the thread of {d['thread_ts']}" if d["thread_ts"] else d["channel"]
-    return f"Posted in {where}: message {msg.ts}."
+JOB = runner.Job(
+    "Escalation",
+    runner.Policy.STOP,
+    setup,
+    connect,
+    observe,
+    planned,
+    writer,
+    tokens=tokens,
+    refuse=refuse,
+    after_failure=after_failure,
+    unwritten="nothing was sent",
+)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,17 @@ class ChannelTopic:
 
 
 @dataclass(frozen=True)
+class Page:
+    """A page: an Events API v2 `event`, or a REST API `incident` (create_incident_once's
+    arguments), by `route`; None: no way to page (the plan shows it, an apply refuses)."""
+
+    route: str | None
+    dedup_key: str
+    event: Mapping[str, Any] | None = None
+    incident: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class TagCreate:
     """A new Papercups tag."""
 
@@ -120,6 +131,7 @@ Write = (
     | UserGroupCreate
     | UserGroupUsers
     | ChannelTopic
+    | Page
     | TagCreate
     | CustomerTags
     | CustomerMetadata

@@ -96,6 +96,7 @@ class Job(Generic[S, A, R]):
     dry_run_reads: Callable[[S], bool] = lambda setup: True
     finish: Callable[[S], None] = lambda setup: None  # after everything (flag_stale's state)
     after_failure: Callable[[Change], str] = lambda change: ""  # what a failure left unwritten
+    unwritten: str = "nothing was written"  # how a refused or halted run says so
 
 
 def start(job: Job[Any, Any, Any], parser: Any, argv: list[str] | None) -> int:
@@ -110,7 +111,7 @@ def run(job: Job[S, A, R], args: Any) -> int:
         for name in job.tokens(setup):
             cli.token(name, needed=True)
         if why := job.refuse(setup):
-            raise UsageError(f"{why}; nothing was written")
+            raise UsageError(f"{why}; {job.unwritten}")
     adapters = job.connect(setup) if apply or job.dry_run_reads(setup) else None
     try:
         seen = job.observe(setup, read_only(adapters))
@@ -122,7 +123,7 @@ def run(job: Job[S, A, R], args: Any) -> int:
             applied = apply_all(job, write, planned.changes)
             report(applied, args.format)
     except Halted as exc:
-        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        print(f"error: {exc}; {job.unwritten}", file=sys.stderr)
         job.finish(setup)
         return cli.failed(exc.cause)
     if args.format == "json":

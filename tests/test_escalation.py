@@ -378,15 +378,16 @@ def test_plan(rot, link, context, seen, actions, thread_ts):
     if not changes:
         return
     page = changes[0]
-    assert page.line == rot.teams["core"].line and page.data["dedup_key"] == "k1"
+    assert page.line == rot.teams["core"].line and page.data.dedup_key == "k1"
     assert page.summary == "Bob Brennan (PagerDuty schedule PCORE01): Support escalation: x"
     kind = context.how.kind
-    assert page.data["route"] == kind
-    assert ("event" in page.data, "incident" in page.data) == (kind == "events", kind == "rest")
+    assert page.data.route == kind
+    has = (page.data.event is not None, page.data.incident is not None)
+    assert has == (kind == "events", kind == "rest")
     if "post" in actions:
         post = changes[1].data
-        assert (post["channel"], post["thread_ts"]) == ("C0SUPPORT1", thread_ts)
-        assert post["metadata"]["event_payload"]["dedup_key"] == "k1"
+        assert (post.channel, getattr(post, "thread_ts", None)) == ("C0SUPPORT1", thread_ts)
+        assert post.metadata["event_payload"]["dedup_key"] == "k1"
 
 
 def test_search_from_is_the_shift_start(rot):

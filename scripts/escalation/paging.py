@@ -13,7 +13,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from scripts.markup.slack_text import escape, link, mention
-from scripts.plan import Change
+from scripts.plan import Change, Page, SlackPost, SlackReply
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Rotation
 
@@ -362,30 +362,28 @@ def plan(rot: Rotation, req: Request, who: Secondary, ctx: Context, seen: Observ
     if seen.posted:
         return []
     team = rot.teams[req.team]
-    data: dict = {"route": ctx.how.kind, "dedup_key": ctx.key}
+    event_, incident_ = None, None
     if ctx.how.kind == "events":
-        data["event"] = event(rot, req, who, ctx.key, ctx.requester, ctx.run_url)
+        event_ = event(rot, req, who, ctx.key, ctx.requester, ctx.run_url)
     elif ctx.how.kind == "rest":
-        args = (ctx.key, ctx.service, ctx.sender, ctx.requester)
-        data["incident"] = incident(rot, req, who, *args)
+        incident_ = incident(rot, req, who, ctx.key, ctx.service, ctx.sender, ctx.requester)
+    page = Page(ctx.how.kind, ctx.key, event_, incident_)
     summary = f"{who.name} ({who.source}): {title(req)}"
     how = {"events": "Events API v2", "rest": "REST API incident"}.get(ctx.how.kind, "no way")
-    changes = [Change("page", f"PagerDuty: {team.name}", summary, how, team.line, data)]
+    changes = [Change("page", f"PagerDuty: {team.name}", summary, how, team.line, page)]
     if ctx.channel:
         ts = thread_ts(req, ctx, seen)
         msg = message(rot, req, who, ctx.slack_id, ctx.key, ctx.how, ts, ctx.requester)
         where = f"in the thread of {ts}" if ts else "in the channel"
-        data = {"channel": ctx.channel, **msg}
-        changes.append(
-            Change(
-                "post",
-                f"Slack: {ctx.channel}",
-                f"{where}, naming {who.name}",
-                "escalation message",
-                0,
-                data,
-            )
+        post: SlackPost | SlackReply = (
+            SlackReply(ctx.channel, msg["text"], msg["metadata"], ts)
+            if ts
+            else SlackPost(ctx.channel, msg["text"], (), msg["metadata"])
         )
+        changes.append(
+            Change("post", f"Slack: {ctx.channel}", f"{where}, naming {who.name}",
+                   "escalation message", 0, post)
+        )  # fmt: skip
     return changes
 
 
