@@ -149,3 +149,20 @@ def test_a_refused_token_exits_2_and_a_skip_is_no_failure(capsys):
     err = capsys.readouterr().err
     assert "skipped     a: post a 0: changed meanwhile" in err
     assert "FAILED      b: post b 1" in err and "Run again to finish" in err
+
+
+def test_a_set_of_adapters_gets_views_and_plain_data_stays_as_it_is(monkeypatch):
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/")  # never asked
+    pair = Pair(Slack("xoxb-t0ken"), None)
+    view = read_only(pair)
+    assert isinstance(view.slack, ReadOnly) and view.other is None
+    with pytest.raises(WriteRefused):
+        view.slack.post(CHANNEL, "no")
+    page = [Change("post", "a", "plain data")]
+    assert read_only(page) is page  # a read's answer is not copied
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    slack: Slack
+    other: object

@@ -58,10 +58,13 @@ def read_only(value: T) -> T:
         return value
     if is_adapter(type(value)):
         return ReadOnly(value)  # type: ignore[return-value]
+    # Rebuilt only when it holds an adapter: a page of 999 messages comes back as it is.
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: read_only(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **fields)
-    if isinstance(value, tuple | list):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if not any(is_adapter(type(v)) for v in fields.values()):
+            return value
+        return dataclasses.replace(value, **{k: read_only(v) for k, v in fields.items()})
+    if isinstance(value, tuple | list) and any(is_adapter(type(v)) for v in value):
         return type(value)(read_only(v) for v in value)
     return value
 
