@@ -1,6 +1,7 @@
 """check_rotation end to end through main(): text, markdown, json, --base, annotations."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from zoneinfo import available_timezones
@@ -9,6 +10,7 @@ import pytest
 
 from scripts import check_rotation
 from tests import rotations
+from tests.processes import run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,12 +142,7 @@ def test_example_rotation_is_valid(capsys):
 
 
 def test_runs_as_a_module():
-    done = subprocess.run(
-        ["python", "-m", "scripts.check_rotation", "--now", NOW, "--weeks", "1"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_job("check_rotation", "--now", NOW, "--weeks", "1", env=os.environ)
     assert done.returncode == 0, done.stderr
 
 

@@ -2,8 +2,6 @@
 memory (measured in a subprocess with resource limits), before any request is made."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from scripts.rotation import load as rotation
 from scripts.rotation.problems import ConfigError
 from scripts.tiers import directory
+from tests.processes import run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = sorted((Path(__file__).parent / "hostile").glob("*.yaml"))
@@ -24,18 +23,11 @@ def expectation(path: Path) -> tuple[int, int, str]:
     return int(line), int(col), message.decode()
 
 
-def bounded(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def bounded(module: str, *argv: str, env: dict[str, str] | None = None):
     """A job in a subprocess limited in memory and CPU time, with no service configured."""
-    limit = (
-        "import resource, runpy, sys; "
-        f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY + 512 * 2**20},) * 2); "
-        f"resource.setrlimit(resource.RLIMIT_CPU, ({SECONDS},) * 2); "
-        "sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__')"
-    )
-    return subprocess.run(
-        [sys.executable, "-c", limit, *argv], cwd=ROOT, capture_output=True, text=True,
-        timeout=SECONDS * 2, env={"PATH": "/usr/bin:/bin", **(env or {})},
-    )  # fmt: skip
+    job = module.removeprefix("scripts.")
+    env = {"PATH": "/usr/bin:/bin", **(env or {})}
+    return run_job(job, *argv, env=env, memory=MEMORY + 512 * 2**20, seconds=SECONDS)
 
 
 @pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])

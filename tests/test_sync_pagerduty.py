@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from scripts.pagerduty.plan import synced
 from scripts.rotation import load as rotation
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO
+from tests.processes import run_job
 from tests.test_pagerduty_plan import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,8 +136,7 @@ def test_request_counts_of_a_first_apply_and_a_steady_run(pd, capsys):
 def test_runs_as_a_module_with_only_the_environment(pd):
     rot = load(EXAMPLE)
     pd.seed_from_rotation(rot, layer="none")
-    cmd = [sys.executable, "-m", "scripts.sync_pagerduty", "--now", NOW.isoformat(), "--apply"]
-    done = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True)
+    done = run_job("sync_pagerduty", "--now", NOW.isoformat(), "--apply", env=os.environ)
     assert done.returncode == 0, done.stderr
     assert pd.token not in done.stdout + done.stderr
     assert_final_is_engine(pd, rot)
