@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from scripts import cli
+from scripts import cli, runner
 from scripts import plan as plans
 from scripts.clients.github import Clients, GitHub, GitHubError
 from scripts.markup.github_text import escape
-from scripts.plan import Change
+from scripts.plan import Change, IssueComment, IssueLabels, LabelCreate
 from scripts.rotation.model import Rotation
 from scripts.rotation.problems import ConfigError
 from scripts.tiers import directory as tiers
 from scripts.tiers import labels
 
 TITLE = "GitHub issue labels"
+TOKEN = "GITHUB_TOKEN"
 RATE_RESERVE = 100  # lookups stop this far above an empty rate limit, leaving room for writes
 
 
@@ -30,39 +32,62 @@ def main(argv: list[str] | None = None) -> int:
         help="look at every open issue again, not only those updated since the last run "
         "(e.g. after the customer directory changed)",
     )
-    return cli.guard(p, argv, run)
+    return runner.start(JOB, p, argv)
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    rot: Rotation
+    cfg: labels.Settings
+    rules: tuple[tiers.Rule, ...]
+    directory: tiers.Directory
+    now: datetime
+    full: bool
+    config: str
+
+
+def setup(args) -> Setup:
     rot, _ = cli.load(args.config)
     cfg, rules = load_settings(rot, args.config)
     directory = tiers.load_directory(os.environ, Path(args.config).parent)
-    now = cli.now_or(args)
-    token = cli.token("GITHUB_TOKEN", args.apply)
-    if not token:
-        print("GITHUB_TOKEN is not set: GitHub was not read; this is the desired state.\n")
-        print(desired_state(cfg, rules, directory))
-        return cli.EXIT_OK
-    clients = Clients(token)
+    return Setup(rot, cfg, rules, directory, cli.now_or(args), args.full, args.config)
+
+
+def connect(s: Setup) -> Clients | None:
+    token = cli.token(TOKEN, False)
+    return Clients(token) if token else None
+
+
+def observe_all(s: Setup, clients: Clients | None) -> list[RepoPlan] | None:
+    """Each repository read and planned in turn: the write budget left after one bounds how
+    far the next is read. None: GitHub was not read (no token)."""
+    if clients is None:
+        return None
     # --full is a deliberate re-check of every author: only the rate limit's reserve bounds it.
-    lookups = Lookups(clients, directory, rules, None if args.full else cfg.lookup_budget)
-    team = frozenset(p.github.lower() for p in rot.people.values() if p.github)
-    budget_left, results = cfg.write_budget, []
-    for repo in cfg.repos:
+    lookups = Lookups(clients, s.directory, s.rules, None if s.full else s.cfg.lookup_budget)
+    team = frozenset(p.github.lower() for p in s.rot.people.values() if p.github)
+    budget_left, results = s.cfg.write_budget, []
+    for repo in s.cfg.repos:
         try:
             gh = clients.for_repo(repo)
-            seen = observe(gh, lookups, repo, cfg, rules, team, now, args.full, budget_left)
+            seen = observe(gh, lookups, repo, s.cfg, s.rules, team, s.now, s.full, budget_left)
         except GitHubError as exc:
             hint = NO_ACCESS if exc.status == 404 else ""
-            print(f"error: reading {repo}: {exc}{hint}; nothing was written", file=sys.stderr)
-            return cli.failed(exc)
-        results.append(plan_repo(seen, cfg, budget_left))
+            raise runner.Halted(f"reading {repo}: {exc}{hint}", exc) from None
+        results.append(plan_repo(seen, s.cfg, budget_left))
         budget_left -= len(results[-1].budgeted.changes)
+    return results
+
+
+def planned(s: Setup, results: list[RepoPlan] | None, heading: str) -> runner.Planned:
+    if results is None:
+        text = (
+            f"{TOKEN} is not set: GitHub was not read; this is the desired state.\n\n"
+            + desired_state(s.cfg, s.rules, s.directory)
+        )
+        return runner.Planned([], text, text, summary="")
     changes = [c for r in results for c in r.budgeted.changes]
-    render(args, changes, results, cfg)
-    if not args.apply:
-        return cli.EXIT_OK
-    return apply(clients, changes)
+    return render(s, heading, changes, results)
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -266,60 +291,68 @@ def notes(results: list[RepoPlan], cfg: labels.Settings) -> list[str]:
     return out
 
 
-def render(args, changes: list[Change], results: list[RepoPlan], cfg: labels.Settings) -> None:
-    extra = notes(results, cfg)
-    markdown = plans.render_markdown(changes, args.config, TITLE)
-    cli.write_summary(markdown + "".join(f"\n\n{escape(n)}" for n in extra))
-    if args.format == "json":
-        deferred = [
-            {"repo": w.repo, "action": w.kind, "summary": w.summary}
-            for r in results
-            for w in r.budgeted.deferred
-        ]
-        print(plans.render_json(changes, deferred=deferred, notes=extra))
-    elif args.format == "markdown":
-        print(markdown + "".join(f"\n\n{n}" for n in extra))
-    else:
-        print(plans.render_text(changes, args.config, TITLE))
-        print("\n".join(["", *extra]) if extra else "")
+def render(s: Setup, heading: str, changes: list[Change],
+           results: list[RepoPlan]) -> runner.Planned:  # fmt: skip
+    extra = notes(results, s.cfg)
+    markdown = plans.render_markdown(changes, s.config, heading)
+    deferred = [
+        {"repo": w.repo, "action": w.kind, "summary": w.summary}
+        for r in results
+        for w in r.budgeted.deferred
+    ]
+    return runner.Planned(
+        changes,
+        plans.render_text(changes, s.config, heading)
+        + "".join(f"\n{n}" for n in ["", *extra] if extra),
+        markdown + "".join(f"\n\n{n}" for n in extra),
+        summary=markdown + "".join(f"\n\n{escape(n)}" for n in extra),
+        json={"deferred": deferred, "notes": extra},
+    )
 
 
-def apply(clients: Clients, changes: list[Change]) -> int:
-    """Make the changes in order; a repository stops at its first failure (the next run resumes)."""
-    failed, stopped, checked, changed = 0, set(), set(), set()
-    for change in changes:
-        d = change.data
-        key = (d["repo"], d.get("number"))
-        if d["repo"] in stopped or key in changed:
-            continue
-        try:
-            gh = clients.for_repo(d["repo"])
-            if d.get("number") is not None and key not in checked:
-                checked.add(key)
-                if not gh.unchanged_since(d["repo"], d["number"], d["updated_at"]):
-                    changed.add(key)  # updated since we read it: its update brings it back
-                    print(f"skipped {change.summary}: the issue changed meanwhile")
-                    continue
-            apply_change(gh, change)
-        except GitHubError as exc:
-            failed += 1
-            stopped.add(d["repo"])
-            print(f"error: {change.action} {change.summary}: {exc}", file=sys.stderr)
-    return cli.EXIT_APPLY_FAILED if failed else cli.EXIT_OK
+def writer(s: Setup, results: object, clients: Clients, changes: Sequence[Change]) -> runner.Write:
+    """In plan order; a repository stops at its first failure (Policy.STOP_TARGET: the next
+    run resumes from our marker). An issue updated since it was read is skipped."""
+    checked: dict[tuple[str, int], bool] = {}  # (repo, number) -> unchanged since read
+
+    def unchanged(gh: GitHub, repo: str, number: int, updated_at: datetime) -> None:
+        if (repo, number) not in checked:
+            checked[repo, number] = gh.unchanged_since(repo, number, updated_at)
+        if not checked[repo, number]:
+            raise runner.Skip("the issue changed meanwhile")  # its update brings it back
+
+    def write(change: Change) -> None:
+        match change.data:
+            case LabelCreate(repo, name, color, description):
+                try:
+                    clients.for_repo(repo).create_label(repo, name, color, description)
+                except GitHubError as exc:
+                    if exc.status != 422:  # 422: created meanwhile, which is what we wanted
+                        raise
+            case IssueLabels(repo, number, updated_at, names, body):
+                gh = clients.for_repo(repo)
+                unchanged(gh, repo, number, updated_at)
+                gh.edit_issue(repo, number, list(names), body)
+            case IssueComment(body, repo, number, updated_at) if updated_at is not None:
+                gh = clients.for_repo(repo)
+                unchanged(gh, repo, number, updated_at)
+                gh.comment(repo, number, body)
+            case other:
+                raise TypeError(f"label_issues cannot apply {type(other).__name__}")
+
+    return write
 
 
-def apply_change(gh: GitHub, change: Change) -> None:
-    d = change.data
-    if d["kind"] == "create-label":
-        try:
-            gh.create_label(d["repo"], d["name"], d["color"], d["description"])
-        except GitHubError as exc:
-            if exc.status != 422:  # 422: created meanwhile, which is what we wanted
-                raise
-    elif d["kind"] == "labels":
-        gh.edit_issue(d["repo"], d["number"], d["labels"], d["body"])
-    elif d["kind"] == "comment":
-        gh.comment(d["repo"], d["number"], d["body"])
+JOB = runner.Job(
+    TITLE,
+    runner.Policy.STOP_TARGET,
+    setup,
+    connect,
+    observe_all,
+    planned,
+    writer,
+    tokens=lambda s: (TOKEN,),
+)
 
 
 if __name__ == "__main__":

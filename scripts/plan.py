@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from scripts.markup.github_text import escape
@@ -109,10 +110,36 @@ class CustomerMetadata:
 
 
 @dataclass(frozen=True)
+class LabelCreate:
+    """A new label in `repo` (a 422, created meanwhile, is what we wanted)."""
+
+    repo: str
+    name: str
+    color: str
+    description: str
+
+
+@dataclass(frozen=True)
+class IssueLabels:
+    """Issue `number`'s labels and body (carrying our marker) set, if it has not changed since
+    `updated_at` (then it is skipped: its update brings it back next run)."""
+
+    repo: str
+    number: int
+    updated_at: datetime
+    labels: Sequence[str]
+    body: str
+
+
+@dataclass(frozen=True)
 class IssueComment:
-    """A new comment on an issue or pull request (the one that Change.target names)."""
+    """A new comment on an issue or pull request: the one Change.target names (pr_comment), or
+    `repo`#`number` if it has not changed since `updated_at` (label_issues)."""
 
     body: str
+    repo: str = ""
+    number: int = 0
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +162,8 @@ Write = (
     | TagCreate
     | CustomerTags
     | CustomerMetadata
+    | LabelCreate
+    | IssueLabels
     | IssueComment
     | IssueCommentEdit
 )

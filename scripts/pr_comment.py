@@ -142,7 +142,7 @@ def writer(s: Setup, ours: object, gh: GitHub, changes: Sequence[Change]) -> run
 
     def write(change: Change) -> str:
         match change.data:
-            case IssueComment(body):
+            case IssueComment(body, _, _, _):
                 done = gh.comment(repo, number, body)
                 return f"Posted comment {done.id} on {change.target}."
             case IssueCommentEdit(comment_id, body):

@@ -262,15 +262,15 @@ def test_budget_defers_the_rest_and_each_marker_resumes_at_the_next_write():
     writes += labels.writes_for("o/r", _decide(three, "community"), CFG)
     assert [w.kind for w in writes] == ["labels", "labels", "comment", "labels"]
     run = labels.budget(writes, 2, horizon=at(60))
-    assert [c.data["number"] for c in run.changes] == [1, 2]
+    assert [c.data.number for c in run.changes] == [1, 2]
     assert [w.kind for w in run.deferred] == ["comment", "labels"]
-    seen = [labels.read_marker(c.data["body"]).seen for c in run.changes]
+    seen = [labels.read_marker(c.data.body).seen for c in run.changes]
     assert seen == [at(2), at(2)]  # #2's comment is deferred: the next run starts at #2
     # #2's fingerprint counts the deferred comment: unequal next run, so #2 is looked at again.
-    fp = labels.read_marker(run.changes[1].data["body"]).fingerprint
+    fp = labels.read_marker(run.changes[1].data.body).fingerprint
     assert fp == labels.fingerprint(two.title, two.body, 1) != labels.fingerprint(two.title, "", 0)
     whole = labels.budget(writes, 10, horizon=at(60))
-    assert labels.read_marker(whole.changes[-1].data["body"]).seen == at(60)
+    assert labels.read_marker(whole.changes[-1].data.body).seen == at(60)
     assert not whole.deferred
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from scripts.plan import Change
+from scripts.plan import Change, IssueComment, IssueLabels, LabelCreate
 from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
 
 TEAM_ASSOCIATIONS = frozenset({"MEMBER", "OWNER", "COLLABORATOR"})
@@ -454,14 +454,18 @@ def budget(writes: Sequence[Write], limit: int, horizon: datetime | None) -> Bud
 
 
 def _change(w: Write, seen: datetime, writes: Sequence[Write]) -> Change:
-    data = {"kind": w.kind, "repo": w.repo, **w.data}
-    if w.issue is not None:
-        data |= {"number": w.issue.number, "updated_at": w.issue.updated_at}
-    if w.kind == "labels":
+    data: LabelCreate | IssueLabels | IssueComment
+    if w.kind == "create-label":
+        d = w.data
+        data = LabelCreate(w.repo, d["name"], d["color"], d["description"])
+    elif w.kind == "labels":
         # Count our comments on it this run, made or deferred: a deferred one leaves the
         # fingerprint unequal, so the next run looks at the issue again.
         ours = sum(1 for x in writes if x.kind == "comment" and x.key == w.key)
-        marker = Marker(data.pop("marker_label"), seen, _fingerprint(w.issue, ours))
-        data["body"] = with_marker(w.issue.body, marker)
+        marker = Marker(w.data["marker_label"], seen, _fingerprint(w.issue, ours))
+        body = with_marker(w.issue.body, marker)
+        data = IssueLabels(w.repo, w.issue.number, w.issue.updated_at, w.data["labels"], body)
+    else:
+        data = IssueComment(w.data["body"], w.repo, w.issue.number, w.issue.updated_at)
     action = {"create-label": "create", "labels": "label", "comment": "comment"}[w.kind]
     return Change(action, w.repo, w.summary, w.reason, w.line, data)
