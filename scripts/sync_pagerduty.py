@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import datetime
 
-from scripts import cli
+from scripts import cli, runner
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError, Unauthorized
 from scripts.markup.github_text import escape
 from scripts.pagerduty import plan as pdp
@@ -17,13 +17,6 @@ from scripts.rotation.problems import ConfigError, Problem
 
 TOKEN = "PAGERDUTY_TOKEN"
 BATCH = 50  # overrides per POST (the array form)
-
-
-@dataclass
-class Applied:
-    written: list[Change] = field(default_factory=list)
-    failed: list[tuple[Change, str]] = field(default_factory=list)
-    not_written: list[Change] = field(default_factory=list)
 
 
 def main(argv=None) -> int:
@@ -75,7 +68,7 @@ def run(args) -> int:
     applied = None
     if args.apply and result.changes:
         applied = apply(pd, rot, observed, result.changes)
-        show_applied(applied, args.format)
+        runner.report(applied, args.format)
     if args.format == "json":
         extra = {"applied": asdict(applied)} if applied else {}
         drift = [asdict(d) for d in result.drift]
@@ -189,34 +182,13 @@ def show_plan(rot: Rotation, result: pdp.Plan, args) -> None:
         print(markdown if args.format == "markdown" else text)
 
 
-def show_applied(applied: Applied, fmt: str) -> None:
-    if not applied.failed:
-        n = len(applied.written)
-        message = f"Applied {n} change{'s' if n != 1 else ''}."
-        cli.write_summary(message)
-        if fmt != "json":
-            print(message)
-        return
-    lines = ["Apply failed; what was and was not written:"]
-    lines += [f"  written     {c.target}: {c.action} {c.summary}" for c in applied.written]
-    lines += [
-        f"  FAILED      {c.target}: {c.action} {c.summary}: {why}" for c, why in applied.failed
-    ]
-    lines += [f"  not written {c.target}: {c.action} {c.summary}" for c in applied.not_written]
-    lines.append("Run again to finish: the next run plans only what is still missing.")
-    cli.write_summary(
-        "\n".join(["**" + lines[0] + "**", ""] + [f"- {escape(x.strip())}" for x in lines[1:]])
-    )
-    print("\n".join(lines), file=sys.stderr)
-
-
 # -- apply
 
 
-def apply(pd: PagerDuty, rot: Rotation, observed: dict, changes) -> Applied:
+def apply(pd: PagerDuty, rot: Rotation, observed: dict, changes) -> runner.Applied:
     """Schedule updates and deletes one by one, creates in batches; stop at the first failure."""
     by_id = {s.id: s for s in observed.values()}
-    done = Applied()
+    done = runner.Applied()
     todo = list(changes)
     while todo and not done.failed:
         head = todo[0]
@@ -246,7 +218,7 @@ def _write(pd: PagerDuty, sched: pdp.Schedule, change: Change) -> None:
         pd.delete_override(sched.id, change.data["override_id"])
 
 
-def _create(pd: PagerDuty, sched, batch: list[Change], zone: str, done: Applied) -> None:
+def _create(pd: PagerDuty, sched, batch: list[Change], zone: str, done: runner.Applied) -> None:
     """One batch; a 201 can hold failed items, so each item's own status decides."""
     try:
         results = pd.create_overrides(sched.id, [c.data["override"] for c in batch], zone)
