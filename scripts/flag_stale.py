@@ -72,11 +72,6 @@ def setup(args) -> Setup:
     return Setup(rot, cfg, directory, rules, now, places(rot, args.config), state)
 
 
-def connect(s: Setup) -> Slack | None:
-    token = cli.token(TOKEN, False)
-    return Slack(token) if token else None
-
-
 def refuse(s: Setup) -> str | None:
     return (
         None if s.where.channel else "--apply posts to slack.channel: set it in the configuration"
@@ -288,11 +283,11 @@ JOB = runner.Job(
     TITLE,
     runner.Policy.GO_ON,
     setup,
-    connect,
+    runner.client(TOKEN, Slack),
     observe_all,
     planned,
     writer,
-    tokens=lambda s: (TOKEN,),
+    tokens=runner.needs(TOKEN),
     refuse=refuse,
     finish=finish,
 )

@@ -53,11 +53,6 @@ def setup(args) -> Setup:
     return Setup(rot, cfg, rules, directory, cli.now_or(args), args.full, args.config)
 
 
-def connect(s: Setup) -> Clients | None:
-    token = cli.token(TOKEN, False)
-    return Clients(token) if token else None
-
-
 def observe_all(s: Setup, clients: Clients | None) -> list[RepoPlan] | None:
     """Each repository read and planned in turn: the write budget left after one bounds how
     far the next is read. None: GitHub was not read (no token)."""
@@ -347,11 +342,11 @@ JOB = runner.Job(
     TITLE,
     runner.Policy.STOP_TARGET,
     setup,
-    connect,
+    runner.client(TOKEN, Clients),
     observe_all,
     planned,
     writer,
-    tokens=lambda s: (TOKEN,),
+    tokens=runner.needs(TOKEN),
 )
 
 

@@ -47,11 +47,6 @@ def setup(args) -> Setup:
     return Setup(args.config, channel, workflow, url, cli.now_or(args))
 
 
-def connect(s: Setup) -> Slack | None:
-    token = cli.token(TOKEN, False)
-    return Slack(token) if token else None
-
-
 def observe(s: Setup, slack: Slack | None) -> bool:
     """Whether this run's notice is in the channel already (False: Slack was not read)."""
     if slack is None:
@@ -126,7 +121,14 @@ def writer(s: Setup, posted: bool, slack: Slack, changes: Sequence[Change]) -> r
 
 
 JOB = runner.Job(
-    TITLE, runner.Policy.STOP, setup, connect, observe, planned, writer, tokens=lambda s: (TOKEN,)
+    TITLE,
+    runner.Policy.STOP,
+    setup,
+    runner.client(TOKEN, Slack),
+    observe,
+    planned,
+    writer,
+    tokens=runner.needs(TOKEN),
 )
 
 

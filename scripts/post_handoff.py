@@ -58,11 +58,6 @@ def setup(args) -> Setup:
     return Setup(rot, cfg, now, weekly.week(rot, now))
 
 
-def connect(s: Setup) -> Slack | None:
-    token = cli.token(TOKEN, False)
-    return Slack(token) if token else None
-
-
 def observe_all(s: Setup, slack: Slack | None) -> Seen:
     """Slack (read only) and Sentry; reading Slack failed: nothing is planned or written."""
     ids = {h: p.slack for h, p in s.rot.people.items() if p.slack}
@@ -259,11 +254,11 @@ JOB = runner.Job(
     TITLE,
     runner.Policy.GO_ON,
     setup,
-    connect,
+    runner.client(TOKEN, Slack),
     observe_all,
     planned,
     writer,
-    tokens=lambda s: (TOKEN,),
+    tokens=runner.needs(TOKEN),
 )
 
 

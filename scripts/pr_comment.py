@@ -162,7 +162,7 @@ JOB = runner.Job(
     observe,
     planned,
     writer,
-    tokens=lambda s: (TOKEN,),
+    tokens=runner.needs(TOKEN),
     refuse=refuse,
     # a dry run of a bad config reads nothing; an --apply posts the errors for the PR's author
     dry_run_reads=lambda s: not s.errors,

@@ -99,6 +99,22 @@ class Job(Generic[S, A, R]):
     unwritten: str = "nothing was written"  # how a refused or halted run says so
 
 
+def client(variable: str, make: Callable[[str], A]) -> Callable[[Any], A | None]:
+    """A connect step for a job with one service: `make(token)` when the environment has the
+    token `variable`, else None (the service is not read; the plan shows the desired state)."""
+
+    def connect(setup: Any) -> A | None:
+        token = cli.token(variable, False)
+        return make(token) if token else None
+
+    return connect
+
+
+def needs(*variables: str) -> Callable[[Any], Sequence[str]]:
+    """A tokens step: --apply needs these environment variables, whatever the settings."""
+    return lambda setup: variables
+
+
 def start(job: Job[Any, Any, Any], parser: Any, argv: list[str] | None) -> int:
     """Parse `argv` and run `job` inside the frame of cli.guard."""
     return cli.guard(parser, argv, lambda args: run(job, args))

@@ -43,11 +43,6 @@ def setup(args) -> Setup:
     return Setup(args.config, rules, directory, credentials(os.environ))
 
 
-def connect(s: Setup) -> Papercups | None:
-    token = cli.token(TOKEN, False)
-    return Papercups(token) if token else None
-
-
 def observe_all(s: Setup, client: Papercups | None) -> Observed | None:
     """What Papercups holds; None: it was not read (no token)."""
     if client is None:
@@ -212,11 +207,11 @@ JOB = runner.Job(
     TITLE,
     runner.Policy.GO_ON,
     setup,
-    connect,
+    runner.client(TOKEN, Papercups),
     observe_all,
     planned,
     writer,
-    tokens=lambda s: (TOKEN,),
+    tokens=runner.needs(TOKEN),
 )
 
 
