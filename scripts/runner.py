@@ -8,7 +8,6 @@ failure policy, and one `Applied` report says what was and was not written.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,7 @@ from scripts import cli
 from scripts.clients.access import read_only
 from scripts.clients.http import Failure
 from scripts.markup.github_text import escape
-from scripts.plan import Change
+from scripts.plan import Change, render_json
 from scripts.rotation.problems import UsageError
 
 S = TypeVar("S")  # what setup made: the loaded rotation, settings, now
@@ -144,8 +143,7 @@ def run(job: Job[S, A, R], args: Any) -> int:
         return cli.failed(exc.cause)
     if args.format == "json":
         extra = {"applied": asdict(applied)} if applied else {}
-        print(json.dumps({"changes": [asdict(c) for c in planned.changes], **planned.json,
-                          **extra}, indent=2, default=str))  # fmt: skip
+        print(render_json(planned.changes, **planned.json, **extra))
     job.finish(setup)
     return exit_code(planned, applied)
 
