@@ -6,9 +6,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts.markup.github_text import escape
+
+if TYPE_CHECKING:  # scripts.pagerduty.plan builds Changes: importing it here would be a cycle
+    from scripts.pagerduty.plan import Layer, Override
 
 # --- typed writes: what the adapter needs to make one change, one dataclass per kind ----------
 
@@ -150,7 +153,36 @@ class IssueCommentEdit:
     body: str
 
 
-# The kinds typed so far; issue 16 asks for every job's.
+@dataclass(frozen=True)
+class ScheduleUpdate:
+    """A PagerDuty schedule's time zone and layers, lowest priority first (one PUT; a layer
+    without an id is added on top, one left out is kept: PagerDuty never removes layers)."""
+
+    schedule_id: str
+    name: str  # the PUT needs it; the observed one, unchanged
+    time_zone: str
+    layers: Sequence[Layer]
+
+
+@dataclass(frozen=True)
+class OverrideCreate:
+    """A new override on a PagerDuty schedule, its times written in `time_zone`; creates of one
+    schedule go together, 50 to a POST."""
+
+    schedule_id: str
+    override: Override
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class OverrideDelete:
+    """An override deleted from a PagerDuty schedule (one already gone counts as deleted)."""
+
+    schedule_id: str
+    override_id: str
+
+
+# Every kind of write a job makes.
 Write = (
     SlackPost
     | SlackUpdate
@@ -166,6 +198,9 @@ Write = (
     | IssueLabels
     | IssueComment
     | IssueCommentEdit
+    | ScheduleUpdate
+    | OverrideCreate
+    | OverrideDelete
 )
 
 

@@ -9,7 +9,7 @@ failure policy, and one `Applied` report says what was and was not written.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Generic, TypeVar
@@ -73,6 +73,34 @@ class Applied:
 
 # One write: makes `change` (raising the adapter's Failure, or Skip) and may say what it did.
 Write = Callable[[Change], str | None]
+# How one change of a batch went: made (None, or what it did), or the Failure that stopped it.
+Outcome = str | None | Failure
+
+
+@dataclass(frozen=True)
+class Batches:
+    """A writer that sends like changes together, up to `size` to a request (PagerDuty takes 50
+    overrides in one POST). `key` says which go together (None: the change goes alone, through
+    `one`); `many` makes one batch and says how each change went, since a batch can be partly
+    made (a PagerDuty 201 holds a status per item)."""
+
+    one: Write
+    many: Callable[[Sequence[Change]], Sequence[Outcome]]
+    key: Callable[[Change], Hashable | None]
+    size: int
+
+
+class PartlyWritten(Failure):
+    """A batch's request failed: any of its changes may have been made (the next run reads
+    them back and plans only the rest), so each is reported failed, none is sent again."""
+
+    def __init__(self, cause: Failure):
+        super().__init__(f"{cause} (the batch may be partly written)")
+        self.cause = cause
+
+    @property
+    def setup(self) -> bool:
+        return self.cause.setup
 
 
 @dataclass(frozen=True)
@@ -85,8 +113,9 @@ class Job(Generic[S, A, R]):
     connect: Callable[[S], A]  # the adapters, from tokens in the environment (None without one)
     observe: Callable[[S, A | None], R]  # through read-only views (None: not read); may Halt
     plan: Callable[[S, R, str], Planned]  # pure; the str: the heading to show the plan under
-    # one write at a time, in plan order, from what setup and observe made and the changes
-    writer: Callable[[S, R, A, Sequence[Change]], Write]
+    # the writes, in plan order, from what setup and observe made and the changes: one at a
+    # time, or Batches
+    writer: Callable[[S, R, A, Sequence[Change]], Write | Batches]
     # what --apply needs: the environment variables, and a reason it cannot (None: it can)
     tokens: Callable[[S], Sequence[str]] = lambda setup: ()
     refuse: Callable[[S], str | None] = lambda setup: None
@@ -157,35 +186,78 @@ def show(planned: Planned, fmt: str) -> None:
         print(planned.markdown)
 
 
-def apply_all(job: Job[Any, Any, Any], write: Write, changes: Sequence[Change]) -> Applied:
-    """Each change in plan order, under the job's failure policy."""
+def apply_all(
+    job: Job[Any, Any, Any], write: Write | Batches, changes: Sequence[Change]
+) -> Applied:
+    """Each change (or batch of them) in plan order, under the job's failure policy."""
     done, stopped = Applied(), set[str]()
-    for n, change in enumerate(changes):
-        if change.target in stopped:
-            done.not_written.append(change)
+    batches = list(_batches(write, changes))
+    for n, batch in enumerate(batches):
+        if batch[0].target in stopped:
+            done.not_written.extend(batch)
             continue
-        try:
-            said = write(change)
-        except Skip as exc:
-            done.skipped.append((change, str(exc)))
-            print(f"skipped {change.summary}: {exc}")
-            continue
-        except Failure as exc:
-            done.failed.append((change, str(exc)))
-            done.setup = done.setup or exc.setup
-            after = job.after_failure(change)
-            where = f"{change.action} {change.target}"
-            print(f"error: {where}: {exc}" + (f"; {after}" if after else ""), file=sys.stderr)
-            if job.policy is Policy.STOP:
-                done.not_written.extend(changes[n + 1 :])
-                break
-            if job.policy is Policy.STOP_TARGET:
-                stopped.add(change.target)
-            continue
-        done.written.append(change)
-        if said:
-            done.said.append(said)
+        failed = [c for c, outcome in _outcomes(write, batch) if not _record(job, done, c, outcome)]
+        if failed and job.policy is Policy.STOP:
+            done.not_written.extend(c for later in batches[n + 1 :] for c in later)
+            break
+        if failed and job.policy is Policy.STOP_TARGET:
+            stopped.update(c.target for c in failed)
     return done
+
+
+def _batches(write: Write | Batches, changes: Sequence[Change]) -> Iterator[list[Change]]:
+    """The changes as requests: alone, or a run of neighbours with one key, `size` at most."""
+    if not isinstance(write, Batches):
+        yield from ([c] for c in changes)
+        return
+    batch: list[Change] = []
+    for change in changes:
+        key = write.key(change)
+        if batch and (key != write.key(batch[0]) or len(batch) == write.size):
+            yield batch
+            batch = []
+        if key is None:
+            yield [change]
+        else:
+            batch.append(change)
+    if batch:
+        yield batch
+
+
+def _outcomes(write: Write | Batches, batch: list[Change]) -> list[tuple[Change, Outcome | Skip]]:
+    """How each change of one request went; a request that failed failed all of its changes."""
+    if not isinstance(write, Batches) or write.key(batch[0]) is None:
+        one = write.one if isinstance(write, Batches) else write
+        try:
+            return [(batch[0], one(batch[0]))]
+        except (Skip, Failure) as exc:
+            return [(batch[0], exc)]
+    try:
+        outcomes = write.many(batch)
+    except Failure as exc:
+        return [(c, PartlyWritten(exc)) for c in batch]
+    return list(zip(batch, outcomes, strict=True))
+
+
+def _record(
+    job: Job[Any, Any, Any], done: Applied, change: Change, outcome: Outcome | Skip
+) -> bool:
+    """Put one change's outcome in `done`, saying a skip or failure; False: it failed."""
+    if isinstance(outcome, Skip):
+        done.skipped.append((change, str(outcome)))
+        print(f"skipped {change.summary}: {outcome}")
+    elif isinstance(outcome, Failure):
+        done.failed.append((change, str(outcome)))
+        done.setup = done.setup or outcome.setup
+        after = job.after_failure(change)
+        where = f"{change.action} {change.target}"
+        print(f"error: {where}: {outcome}" + (f"; {after}" if after else ""), file=sys.stderr)
+        return False
+    else:
+        done.written.append(change)
+        if outcome:
+            done.said.append(outcome)
+    return True
 
 
 def report(done: Applied, fmt: str) -> None:

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from scripts import cli, runner
-from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError, Unauthorized
+from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError
 from scripts.markup.github_text import escape
 from scripts.pagerduty import plan as pdp
-from scripts.plan import Change, render_json, render_markdown, render_text
+from scripts.plan import (
+    Change,
+    OverrideCreate,
+    OverrideDelete,
+    ScheduleUpdate,
+    render_markdown,
+    render_text,
+)
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.problems import ConfigError, Problem
 
+TITLE = "PagerDuty sync"
 TOKEN = "PAGERDUTY_TOKEN"
 BATCH = 50  # overrides per POST (the array form)
 
 
-def main(argv=None) -> int:
-    return cli.guard(parser(), argv, run)
+def main(argv: list[str] | None = None) -> int:
+    return runner.start(JOB, parser(), argv)
 
 
 def parser():
@@ -40,46 +48,64 @@ def parser():
     return p
 
 
-def run(args) -> int:
+@dataclass(frozen=True)
+class Setup:
+    rot: Rotation
+    now: datetime
+    weeks: int  # the horizon
+    prune: bool
+
+
+@dataclass(frozen=True)
+class Observed:
+    schedules: Mapping[str, pdp.Schedule]  # by schedule key, each with its overrides
+    user_ids: Mapping[str, str]  # person handle -> PagerDuty user id
+
+
+def setup(args) -> Setup:
     rot, _warnings = cli.load(args.config)
-    now = cli.now_or(args)
     weeks = pdp.horizon_weeks(rot, args.horizon)
     if not 1 <= weeks <= 52:
         raise cli.UsageError(f"--horizon must be 1 to 52 weeks, not {weeks}")
-    token = cli.token(TOKEN, needed=args.apply)
-    if not pdp.synced(rot):
-        print(f"No schedule in {rot.file} has a pagerduty_schedule: nothing to sync.")
-        return cli.EXIT_OK
-    if token is None:
-        return show_wanted(rot, now, weeks, args.format)
+    return Setup(rot, cli.now_or(args), weeks, args.prune)
+
+
+def connect(s: Setup) -> PagerDuty | None:
+    token = cli.token(TOKEN, False)
     try:
-        pd = PagerDuty(token)
+        return PagerDuty(token) if token else None
     except PagerDutyError as exc:
         raise cli.UsageError(str(exc)) from None
+
+
+def observe_all(s: Setup, pd: PagerDuty | None) -> Observed | None:
+    """What PagerDuty holds; None: it was not read (no token, or nothing to sync)."""
+    if pd is None or not pdp.synced(s.rot):
+        return None
     try:
-        observed, user_ids = observe(pd, rot, now, weeks)
-    except Unauthorized as exc:
-        raise cli.UsageError(f"{exc}; nothing was written") from None
+        schedules, user_ids = observe(pd, s.rot, s.now, s.weeks)
     except PagerDutyError as exc:
-        print(f"error: {exc}; PagerDuty could not be read, nothing was written", file=sys.stderr)
-        return cli.EXIT_APPLY_FAILED
-    result = pdp.plan(rot, observed, user_ids, now, weeks, args.prune, _line_of(rot, "timezone"))
-    show_plan(rot, result, args)
-    applied = None
-    if args.apply and result.changes:
-        applied = apply(pd, rot, observed, result.changes)
-        runner.report(applied, args.format)
-    if args.format == "json":
-        extra = {"applied": asdict(applied)} if applied else {}
-        drift = [asdict(d) for d in result.drift]
-        print(render_json(result.changes, pagerduty_read=True, drift=drift, **extra))
-    return cli.EXIT_APPLY_FAILED if applied and applied.failed else cli.EXIT_OK
+        raise runner.Halted(f"reading PagerDuty: {exc}", exc) from None
+    return Observed(schedules, user_ids)
+
+
+def planned(s: Setup, seen: Observed | None, heading: str) -> runner.Planned:
+    if not pdp.synced(s.rot):
+        text = f"No schedule in {s.rot.file} has a pagerduty_schedule: nothing to sync."
+        return runner.Planned([], text, text, json={"pagerduty_read": False, "desired": {}})
+    if seen is None:
+        return wanted_state(s, heading)
+    timezone_line = _line_of(s.rot, "timezone")
+    result = pdp.plan(s.rot, seen.schedules, seen.user_ids, s.now, s.weeks, s.prune, timezone_line)
+    return render(s, result, heading)
 
 
 # -- observe (read only)
 
 
-def observe(pd: PagerDuty, rot: Rotation, now: datetime, weeks: int):
+def observe(
+    pd: PagerDuty, rot: Rotation, now: datetime, weeks: int
+) -> tuple[dict[str, pdp.Schedule], dict[str, str]]:
     """Each synced schedule with its overrides, and every person's PagerDuty user id.
 
     Raises ConfigError naming every email without a user and every schedule PagerDuty lacks.
@@ -131,45 +157,38 @@ def _line_of(rot: Rotation, key: str) -> int:
 # -- render
 
 
-def show_wanted(rot: Rotation, now: datetime, weeks: int, fmt: str) -> int:
+def wanted_state(s: Setup, heading: str) -> runner.Planned:
     """Without a token: the desired state, saying PagerDuty was not read."""
+    rot = s.rot
     note = f"PagerDuty was not read ({TOKEN} is not set): the desired state from {rot.file}"
-    wants = [pdp.wanted(rot, key, now, weeks) for key in pdp.synced(rot)]
-    if fmt == "json":
-        desired = {
-            w.key: {
-                "schedule_id": w.schedule_id,
-                "layer_people": w.people,
-                "rotation_virtual_start": w.rotation_virtual_start,
-                "overrides": [asdict(o) for o in w.overrides],
-            }
-            for w in wants
+    wants = [pdp.wanted(rot, key, s.now, s.weeks) for key in pdp.synced(rot)]
+    desired = {
+        w.key: {
+            "schedule_id": w.schedule_id,
+            "layer_people": w.people,
+            "rotation_virtual_start": w.rotation_virtual_start,
+            "overrides": [asdict(o) for o in w.overrides],
         }
-        print(
-            json.dumps(
-                {"pagerduty_read": False, "changes": [], "desired": desired}, indent=2, default=str
-            )
-        )
-    text = [note]
-    markdown = ["### PagerDuty sync", "", f"_{note}_", ""]
+        for w in wants
+    }
+    text = [heading, "", note]
+    markdown = [f"### {escape(heading)}", "", f"_{escape(note)}_", ""]
     for w in wants:
         lines = pdp.describe(rot, w)
         text += ["", f"{pdp.target(rot, w.key)}:"] + [f"  {x}" for x in lines]
         markdown += [f"**{escape(pdp.target(rot, w.key))}**", ""]
         markdown += [f"- {escape(x)}" for x in lines] + [""]
-    if fmt != "json":
-        print("\n".join(markdown if fmt == "markdown" else text))
-    cli.write_summary("\n".join(markdown))
-    return cli.EXIT_OK
+    json = {"pagerduty_read": False, "desired": desired}
+    return runner.Planned([], "\n".join(text), "\n".join(markdown), json=json)
 
 
-def show_plan(rot: Rotation, result: pdp.Plan, args) -> None:
-    title = "PagerDuty sync" + ("" if args.apply else " (dry run)")
+def render(s: Setup, result: pdp.Plan, heading: str) -> runner.Planned:
+    """The plan, then the drift left in place (what --prune would delete, or in progress)."""
     drift_note = "Drift: overrides rotation.yaml does not explain, left in place" + (
-        " (in progress)" if args.prune else "; --prune deletes those not in progress"
+        " (in progress)" if s.prune else "; --prune deletes those not in progress"
     )
-    markdown = render_markdown(result.changes, rot.file, title)
-    text = render_text(result.changes, rot.file, title)
+    markdown = render_markdown(result.changes, s.rot.file, heading)
+    text = render_text(result.changes, s.rot.file, heading)
     if result.drift:
         markdown += f"\n\n#### {drift_note}\n\n" + "\n".join(
             f"- {escape(d.target)}: {escape(d.summary)}" for d in result.drift
@@ -177,59 +196,59 @@ def show_plan(rot: Rotation, result: pdp.Plan, args) -> None:
         text += f"\n\n{drift_note}:\n" + "\n".join(
             f"  {d.target}: {d.summary}" for d in result.drift
         )
-    cli.write_summary(markdown)
-    if args.format != "json":  # json: one object at the end, with what was applied
-        print(markdown if args.format == "markdown" else text)
+    json = {"pagerduty_read": True, "drift": [asdict(d) for d in result.drift]}
+    return runner.Planned(result.changes, text, markdown, json=json)
 
 
 # -- apply
 
 
-def apply(pd: PagerDuty, rot: Rotation, observed: dict, changes) -> runner.Applied:
-    """Schedule updates and deletes one by one, creates in batches; stop at the first failure."""
-    by_id = {s.id: s for s in observed.values()}
-    done = runner.Applied()
-    todo = list(changes)
-    while todo and not done.failed:
-        head = todo[0]
-        sched = by_id[head.data["schedule_id"]]
-        if head.action == "create":
-            batch = [c for c in todo if c.action == "create" and c.data["schedule_id"] == sched.id][
-                :BATCH
-            ]
-            _create(pd, sched, batch, rot.timezone, done)
-        else:
-            batch = [head]
-            try:
-                _write(pd, sched, head)
-                done.written.append(head)
-            except PagerDutyError as exc:
-                done.failed.append((head, str(exc)))
-        sent = {id(c) for c in batch}  # by identity: two deletes of twin overrides compare equal
-        todo = [c for c in todo if id(c) not in sent]
-    done.not_written.extend(todo)
-    return done
+def writer(s: Setup, seen: Observed, pd: PagerDuty, changes: Sequence[Change]) -> runner.Batches:
+    """Schedule updates and deletes one by one; a schedule's creates 50 to a POST."""
+
+    def one(change: Change) -> None:
+        match change.data:
+            case ScheduleUpdate() as u:
+                pd.update_schedule(u.schedule_id, u.name, u.time_zone, u.layers)
+            case OverrideDelete() as d:
+                pd.delete_override(d.schedule_id, d.override_id)
+            case other:
+                raise TypeError(f"not a PagerDuty sync write: {other!r}")
+
+    def many(batch: Sequence[Change]) -> list[runner.Outcome]:
+        creates = [_create(c) for c in batch]
+        first = creates[0]
+        results = pd.create_overrides(
+            first.schedule_id, [c.override for c in creates], first.time_zone
+        )
+        return [None if r.id else PagerDutyError("; ".join(r.errors)) for r in results]
+
+    def schedule_of_create(change: Change) -> str | None:
+        return change.data.schedule_id if isinstance(change.data, OverrideCreate) else None
+
+    return runner.Batches(one, many, schedule_of_create, BATCH)
 
 
-def _write(pd: PagerDuty, sched: pdp.Schedule, change: Change) -> None:
-    if change.action == "update":
-        pd.update_schedule(sched, change.data["time_zone"], change.data["layers"])
-    elif change.action == "delete":
-        pd.delete_override(sched.id, change.data["override_id"])
+def _create(change: Change) -> OverrideCreate:
+    match change.data:
+        case OverrideCreate() as create:
+            return create
+        case other:
+            raise TypeError(f"not an override create: {other!r}")
 
 
-def _create(pd: PagerDuty, sched, batch: list[Change], zone: str, done: runner.Applied) -> None:
-    """One batch; a 201 can hold failed items, so each item's own status decides."""
-    try:
-        results = pd.create_overrides(sched.id, [c.data["override"] for c in batch], zone)
-    except PagerDutyError as exc:
-        done.failed.extend((c, f"{exc} (the batch may be partly written)") for c in batch)
-        return
-    for change, result in zip(batch, results, strict=True):
-        if result.id:
-            done.written.append(change)
-        else:
-            done.failed.append((change, "; ".join(result.errors)))
+JOB = runner.Job(
+    title=TITLE,
+    # PagerDuty failing a write after the retries most likely fails the next one too: stop
+    # there, and the next run plans what is still missing
+    policy=runner.Policy.STOP,
+    setup=setup,
+    connect=connect,
+    observe=observe_all,
+    plan=planned,
+    writer=writer,
+    tokens=runner.needs(TOKEN),
+)
 
 
 if __name__ == "__main__":

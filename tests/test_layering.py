@@ -87,14 +87,11 @@ def test_a_job_reads_rotation_yaml_once(job):
     assert "scripts.rotation.yaml_source" not in names and ".read_text(" not in text
 
 
-# Writing jobs that still run their own tail (issue 16 moves them onto scripts/runner.py next).
-OWN_TAIL = {"sync_pagerduty"}
 WRITERS = {"notify_failure", "post_handoff", "sync_customer_tiers", "pr_comment", "flag_stale",
-           "escalate", "label_issues"}  # fmt: skip
-WRITERS |= OWN_TAIL
+           "escalate", "label_issues", "sync_pagerduty"}  # fmt: skip
 
 
-@pytest.mark.parametrize("job", sorted(WRITERS - OWN_TAIL))
+@pytest.mark.parametrize("job", sorted(WRITERS))
 def test_a_writing_job_runs_on_the_runner(job):
     """Its tail is the runner's: it neither looks at --apply nor picks an output format, and it
     applies typed writes only (scripts/plan.py), matched on their kind, never a dict's keys."""
@@ -107,5 +104,5 @@ def test_a_writing_job_runs_on_the_runner(job):
 
 def test_only_the_runner_looks_at_apply():
     looks = {p.stem for p in SCRIPTS.glob("*.py") if "args.apply" in p.read_text()}
-    assert looks == {"runner"} | OWN_TAIL  # cli.parser defines it; runner.run reads it
+    assert looks == {"runner"}  # cli.parser defines it; runner.run reads it
     assert (SCRIPTS / "runner.py").read_text().count("args.apply") == 1

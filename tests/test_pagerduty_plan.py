@@ -193,7 +193,7 @@ def test_a_new_order_ends_the_old_layer_now_and_starts_one_now_turning_from_sinc
     old = pdp.Layer(utc(2025, 1, 6, 9), utc(2025, 1, 6, 9), 604800, OTHER, id="L0", name="Old")
     change = _layers(load(), layers=(old,))
     now = NOW.replace(microsecond=0)
-    ended, new = change.data["layers"]
+    ended, new = change.data.layers
     assert ended == replace(old, end=now)
     assert (new.start, new.rotation_virtual_start, new.end, new.id) == (
         now,
@@ -213,7 +213,7 @@ def test_a_new_order_ends_the_old_layer_now_and_starts_one_now_turning_from_sinc
 def test_a_future_since_ends_the_old_layer_at_since():
     rot = load(hero_since="2026-12-14")
     old = pdp.Layer(utc(2025, 1, 6, 9), utc(2025, 1, 6, 9), 604800, OTHER, id="L0")
-    ended, new = _layers(rot, layers=(old,)).data["layers"]
+    ended, new = _layers(rot, layers=(old,)).data.layers
     assert ended.end == new.start == new.rotation_virtual_start == utc(2026, 12, 14, 9)
 
 
@@ -239,7 +239,7 @@ def test_layers_above_the_rotation(name, extra, expected):
     if expected is None:
         assert change is None, name
         return
-    after = change.data["layers"]
+    after = change.data.layers
     assert len(after) == len(expected), name
     for layer, want in zip(after, expected, strict=True):
         if want == "kept":
@@ -263,11 +263,11 @@ def test_layers_above_the_rotation(name, extra, expected):
 )  # fmt: skip
 def test_a_layer_that_differs_is_replaced(name, layer):
     change = _layers(load(), layers=(layer,))
-    assert change is not None and change.data["layers"][-1].id is None, name
+    assert change is not None and change.data.layers[-1].id is None, name
 
 
 def test_no_layer_at_all_gets_one():
-    (new,) = _layers(load(), layers=()).data["layers"]
+    (new,) = _layers(load(), layers=()).data.layers
     assert new.start == NOW.replace(microsecond=0)
 
 
@@ -275,7 +275,7 @@ def test_time_zone_alone():
     change = _layers(load(), time_zone="UTC")
     assert (change.reason, change.line) == ("timezone", 7)
     assert change.summary == "time zone UTC -> Europe/London"
-    assert change.data["layers"] == (exact_layer(load()),)
+    assert change.data.layers == (exact_layer(load()),)
 
 
 # -- overrides
@@ -319,7 +319,10 @@ def test_override_changes(name, observed, prune, actions, drift):
     want = pdp.wanted(rot, "core", NOW, 2)
     changes, left = pdp.override_changes(rot, want, sched(rot, "core", overrides=observed),
                                          IDS, NOW, prune)  # fmt: skip
-    got = [(c.action, c.data.get("override_id") or c.data["override"].start) for c in changes]
+    got = [
+        (c.action, (c.data.override_id if c.action == "delete" else c.data.override.start))
+        for c in changes
+    ]
     assert got == actions, name
     assert [d.in_progress for d in left] == drift, name
 
@@ -360,16 +363,16 @@ def apply(observed: dict, changes) -> dict:
     """What PagerDuty would hold after the changes (ids made up), for the re-plan."""
     out = dict(observed)
     for n, c in enumerate(changes):
-        key = next(k for k, s in out.items() if s.id == c.data["schedule_id"])
+        key = next(k for k, s in out.items() if s.id == c.data.schedule_id)
         s = out[key]
         if c.action == "update":
-            layers = tuple(replace(x, id=x.id or f"N{n}") for x in c.data["layers"])
-            out[key] = replace(s, time_zone=c.data["time_zone"], layers=layers)
+            layers = tuple(replace(x, id=x.id or f"N{n}") for x in c.data.layers)
+            out[key] = replace(s, time_zone=c.data.time_zone, layers=layers)
         elif c.action == "create":
-            new = replace(c.data["override"], id=f"C{n}")
+            new = replace(c.data.override, id=f"C{n}")
             out[key] = replace(s, overrides=(*s.overrides, new))
         else:
-            kept = tuple(o for o in s.overrides if o.id != c.data["override_id"])
+            kept = tuple(o for o in s.overrides if o.id != c.data.override_id)
             out[key] = replace(s, overrides=kept)
     return out
 

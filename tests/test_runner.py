@@ -151,6 +151,56 @@ def test_a_refused_token_exits_2_and_a_skip_is_no_failure(capsys):
     assert "FAILED      b: post b 1" in err and "Run again to finish" in err
 
 
+def batched(sent: list[list[int]], bad_item: int = -1, bad_request: int = -1) -> runner.Batches:
+    """Creates go together by target, 2 to a request; a delete goes alone. `sent` records each
+    request's changes; item `bad_item` fails inside its answer, request `bad_request` fails."""
+
+    def many(batch):
+        sent.append([int(c.summary.split()[-1]) for c in batch])
+        if len(sent) - 1 == bad_request:
+            raise ServiceError("POST overrides", 502, "bad gateway")
+        return [ServiceError("item", 400, "refused") if n == bad_item else None for n in sent[-1]]
+
+    def one(change):
+        sent.append([int(change.summary.split()[-1])])
+
+    def key(change):
+        return change.target if change.action == "create" else None
+
+    return runner.Batches(one, many, key, 2)
+
+
+def creates(*spec: str) -> list[Change]:
+    """ "a" a create on target a, "-a" a delete on it."""
+    return [
+        Change("delete" if t.startswith("-") else "create", t.strip("-"), f"{t} {n}")
+        for n, t in enumerate(spec)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "bad_item", "bad_request", "requests", "written", "failed", "not_written"),
+    [
+        # neighbours with one key go together, `size` at most; a keyless change breaks the run
+        (("a", "a", "a", "b", "-b", "b"), -1, -1, [[0, 1], [2], [3], [4], [5]], [0, 1, 2, 3, 4, 5],
+         [], []),
+        # an item failed inside a made request: the rest of it is written, then the apply stops
+        (("a", "a", "a", "b"), 0, -1, [[0, 1]], [1], [0], [2, 3]),
+        # a request that failed fails all its changes (any may be made: none is sent again)
+        (("a", "a", "b"), -1, 0, [[0, 1]], [], [0, 1], [2]),
+    ],
+)  # fmt: skip
+def test_batches(spec, bad_item, bad_request, requests, written, failed, not_written, capsys):
+    plan, sent = creates(*spec), []
+    done = runner.apply_all(notify_failure.JOB, batched(sent, bad_item, bad_request), plan)
+    assert sent == requests
+    assert [plan.index(c) for c in done.written] == written
+    assert [plan.index(c) for c, _ in done.failed] == failed
+    assert [plan.index(c) for c in done.not_written] == not_written
+    if bad_request >= 0:
+        assert all("may be partly written" in why for _, why in done.failed)
+
+
 def test_a_set_of_adapters_gets_views_and_plain_data_stays_as_it_is(monkeypatch):
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/")  # never asked
     pair = Pair(Slack("xoxb-t0ken"), None)

@@ -210,19 +210,22 @@ class PagerDuty:
     # -- writes
 
     @writes
-    def update_schedule(self, schedule: Schedule, time_zone: str, layers: Iterable[Layer]) -> None:
+    def update_schedule(
+        self, schedule_id: str, name: str, time_zone: str, layers: Iterable[Layer]
+    ) -> None:
         """Set the time zone and layers, lowest priority first: a layer with an id is updated,
-        one without is added on top; PagerDuty keeps a layer left out (layers are never removed)."""
+        one without is added on top; PagerDuty keeps a layer left out (layers are never removed).
+        The PUT needs the schedule's `name`."""
         zone = ZoneInfo(time_zone)
         body = {
             "schedule": {
                 "type": "schedule",
-                "name": schedule.name,
+                "name": name,
                 "time_zone": time_zone,
                 "schedule_layers": [_layer_json(x, zone) for x in layers],
             }
         }
-        self._json("PUT", f"/schedules/{schedule.id}", json=body, what=f"schedule {schedule.id}")
+        self._json("PUT", f"/schedules/{schedule_id}", json=body, what=f"schedule {schedule_id}")
 
     @writes
     def create_overrides(

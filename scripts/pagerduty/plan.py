@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scripts.plan import Change
+from scripts.plan import Change, OverrideCreate, OverrideDelete, ScheduleUpdate
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Cycle, Rotation
 
@@ -283,7 +283,7 @@ def layer_change(
         "; ".join(parts),
         reason="rotation" if rotation_moved else "timezone",
         line=cycle.line if rotation_moved else timezone_line,
-        data={"schedule_id": sched.id, "time_zone": rot.timezone, "layers": tuple(result)},
+        data=ScheduleUpdate(sched.id, sched.name, rot.timezone, tuple(result)),
     )
 
 
@@ -370,7 +370,7 @@ def override_changes(
         text = f"{span(rot, o.start, o.end)}: {who} (not in {rot.file})"
         in_progress = o.start < now
         if prune and not in_progress:
-            data = {"schedule_id": sched.id, "override_id": o.id}
+            data = OverrideDelete(sched.id, o.id)
             deletes.append(Change("delete", where, text, reason="drift", data=data))
         else:
             drift.append(Drift(where, text + (", in progress" if in_progress else ""), in_progress))
@@ -387,7 +387,7 @@ def _create(rot, where: str, schedule_id: str, w: WantedOverride, user_ids, now)
     start = max(w.start, _second(now))  # a shift in progress is covered from now, not rewritten
     summary = f"{span(rot, start, w.end)}: {w.person} covers {w.covers}"
     override = Override(start, w.end, user_ids[w.person])
-    data = {"schedule_id": schedule_id, "override": override}
+    data = OverrideCreate(schedule_id, override, rot.timezone)
     return Change("create", where, summary, reason=REASONS[w.why], line=w.line, data=data)
 
 
