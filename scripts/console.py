@@ -11,8 +11,10 @@ command processing or forge an annotation; every line passes through `defuse`, a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -45,18 +47,31 @@ class _Defused(io.TextIOBase):
     def write(self, text: str) -> int:
         *lines, self._pending = _LINE_BREAK.split(self._pending + text)
         for line in lines:
-            self.raw.write(defuse(redaction.redact(line)) + "\n")
+            self._out(defuse(redaction.redact(line)) + "\n")
         return len(text)
 
     def flush(self) -> None:
         # a partial line waits for its end: a secret or "::" split across writes stays whole
-        self.raw.flush()
+        self._out("")
 
     def finish(self) -> None:
         if self._pending:
-            self.raw.write(defuse(redaction.redact(self._pending)))
+            self._out(defuse(redaction.redact(self._pending)))
             self._pending = ""
-        self.raw.flush()
+        self._out("")
+
+    def _out(self, text: str) -> None:
+        """Write and flush; a reader that went away (`job | head`) stops the output, not the
+        job: an apply half-way must not stop for want of an audience. As the Python docs
+        advise (signal, "Note on SIGPIPE"), the stream then points at devnull, so that the
+        flush at exit finds no broken pipe either."""
+        try:
+            if text:
+                self.raw.write(text)
+            self.raw.flush()
+        except BrokenPipeError:
+            with contextlib.suppress(OSError, ValueError):  # no file descriptor: nothing to do
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.raw.fileno())
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """What a job prints: every line redacted and defused for the GitHub Actions runner."""
 
 import io
+import os
+import subprocess
 import sys
 
 import pytest
 
 from scripts import console, redaction
+from tests.processes import ROOT
 
 
 @pytest.mark.parametrize(
@@ -62,3 +65,15 @@ def test_our_own_annotation_is_the_only_command(monkeypatch):
         "\\::error::from a file",
         "::error file=rotation.yaml,line=1::ours",
     ]
+
+
+def test_a_reader_that_goes_away_stops_the_output_not_the_job():
+    """`sync_pagerduty | head`: the pipe breaks before the job prints; no traceback, exit 0."""
+    job = subprocess.Popen(
+        [sys.executable, "-m", "scripts.sync_pagerduty", "--now", "2026-12-14T05:30:00Z"],
+        cwd=ROOT, env={"PATH": os.environ["PATH"]}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    job.stdout.close()  # at once: the job is still importing, nothing is written yet
+    err = job.stderr.read()
+    assert (job.wait(timeout=60), err) == (0, "")
