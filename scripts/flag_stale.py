@@ -125,7 +125,7 @@ def finish(s: Setup) -> None:
 
 def load_settings(rot: Rotation, config: str) -> clock.Settings:
     """The `stale:` section; what the schema cannot check is reported at its rotation.yaml line."""
-    raw = rot.settings.get("stale") or {}
+    raw = rot.section("stale")
     problems = clock.settings_problems(raw)
     if problems:
         src = rot.source
@@ -141,7 +141,7 @@ def load_directory(rot: Rotation, config: str) -> tuple[tiers.Directory | None, 
     given = os.environ.get(tiers.ENV_CONTENT) or os.environ.get(tiers.ENV_PATH)
     if not given and not (base / tiers.DEFAULT_PATH).is_file():
         return None, ()
-    rules = tiers.rules((rot.settings.get("tiers") or {}).get("rules"))
+    rules = tiers.rules(rot.section("tiers").get("rules"))
     return tiers.load_directory(os.environ, base), rules
 
 
@@ -154,11 +154,11 @@ def open_state(given: str | None, config: str, now) -> stale_state.State:
 
 
 def places(rot: Rotation, config: str) -> stale_plan.Where:
-    channel = (rot.settings.get("slack") or {}).get("channel") or ""
+    channel = rot.section("slack").get("channel") or ""
     if not channel:
         return stale_plan.Where("")
     src = rot.source
-    has_nudges = "nudges" in (rot.settings.get("stale") or {})
+    has_nudges = "nudges" in rot.section("stale")
     nudges = src.where(("stale", "nudges"))[0] if has_nudges else 0
     return stale_plan.Where(channel, src.where(("slack", "channel"))[0], nudges)
 

@@ -97,12 +97,12 @@ NO_ACCESS = (
 def load_settings(rot: Rotation, config: str) -> tuple[labels.Settings, tuple[tiers.Rule, ...]]:
     """The `github` and `tiers` sections (shapes checked by the schema), with their lines."""
     src = rot.source
-    github = rot.settings.get("github") or {}
+    github = rot.section("github")
     if not github.get("repos"):
         where = ("github",) if "github" in rot.settings else ()
         raise ConfigError([src.problem(where, "github.repos: list the repositories to label")])
     lines = {key: src.where(("github", key))[0] for key in github}
-    raw_rules = (rot.settings.get("tiers") or {}).get("rules")
+    raw_rules = rot.section("tiers").get("rules")
     rule_lines = [src.where(("tiers", "rules", i))[0] for i in range(len(raw_rules or []))]
     return labels.settings(github, lines), tiers.rules(raw_rules, rule_lines)
 

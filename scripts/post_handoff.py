@@ -100,7 +100,7 @@ def planned(s: Setup, o: Seen, heading: str) -> runner.Planned:
 def load_settings(rot: Rotation, config: str) -> weekly.Settings:
     """The slack section, checked against the teams; problems name their rotation.yaml line."""
     src = rot.source
-    slack = rot.settings.get("slack") or {}
+    slack = rot.section("slack")
     problems = []
     if not slack.get("channel"):
         where = ("slack",) if "slack" in rot.settings else ()

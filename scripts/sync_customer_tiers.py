@@ -72,7 +72,7 @@ def planned(s: Setup, seen: Observed | None, heading: str) -> runner.Planned:
 def load_rules(rot: Rotation, config: str) -> tuple[tiers.Rule, ...]:
     """The `tiers.rules` of rotation.yaml (or the defaults), with their lines."""
     src = rot.source
-    raw = (rot.settings.get("tiers") or {}).get("rules")
+    raw = rot.section("tiers").get("rules")
     lines = [src.where(("tiers", "rules", i))[0] for i in range(len(raw or []))]
     return tiers.rules(raw, lines)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from difflib import get_close_matches
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from scripts.markup.slack_text import escape, link, mention
@@ -241,7 +241,7 @@ def title(req: Request) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
 
 
-def details(rot: Rotation, req: Request, who: Secondary, requester: str | None) -> dict:
+def details(rot: Rotation, req: Request, who: Secondary, requester: str | None) -> dict[str, str]:
     raw = {
         "team": rot.teams[req.team].name,
         "secondary": who.name,
@@ -252,9 +252,16 @@ def details(rot: Rotation, req: Request, who: Secondary, requester: str | None) 
     return {k: v for k, v in raw.items() if v}
 
 
-def event(rot, req: Request, who: Secondary, key: str, requester=None, run_url=None) -> dict:
+def event(
+    rot: Rotation,
+    req: Request,
+    who: Secondary,
+    key: str,
+    requester: str | None = None,
+    run_url: str | None = None,
+) -> dict[str, Any]:
     """The Events API v2 trigger (the adapter adds the routing key)."""
-    body = {
+    body: dict[str, Any] = {
         "dedup_key": key,
         "payload": {
             "summary": title(req),
@@ -275,8 +282,14 @@ def event(rot, req: Request, who: Secondary, key: str, requester=None, run_url=N
 
 
 def incident(
-    rot, req: Request, who: Secondary, key: str, service: str, sender: str, requester=None
-) -> dict:
+    rot: Rotation,
+    req: Request,
+    who: Secondary,
+    key: str,
+    service: str,
+    sender: str,
+    requester: str | None = None,
+) -> dict[str, Any]:
     """Arguments of the REST incident: assigned to the secondary, deduplicated by incident_key."""
     lines = [f"{k}: {v}" for k, v in details(rot, req, who, requester).items()]
     return {
@@ -291,7 +304,7 @@ def incident(
 
 
 def message(
-    rot,
+    rot: Rotation,
     req: Request,
     who: Secondary,
     slack_id: str | None,
@@ -299,7 +312,7 @@ def message(
     how: Route,
     thread_ts: str | None = None,
     requester: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The support channel's message naming the secondary; its metadata finds it again."""
     team = rot.teams[req.team]
     paged = "paged in PagerDuty" + (" (an incident assigned to them)" if how.kind == "rest" else "")
@@ -366,10 +379,11 @@ def plan(rot: Rotation, req: Request, who: Secondary, ctx: Context, seen: Observ
     if ctx.how.kind == "events":
         event_ = event(rot, req, who, ctx.key, ctx.requester, ctx.run_url)
     elif ctx.how.kind == "rest":
+        assert ctx.service and ctx.sender  # the REST route is chosen only with both
         incident_ = incident(rot, req, who, ctx.key, ctx.service, ctx.sender, ctx.requester)
     page = Page(ctx.how.kind, ctx.key, event_, incident_)
     summary = f"{who.name} ({who.source}): {title(req)}"
-    how = {"events": "Events API v2", "rest": "REST API incident"}.get(ctx.how.kind, "no way")
+    how = {"events": "Events API v2", "rest": "REST API incident"}.get(ctx.how.kind or "", "no way")
     changes = [Change("page", f"PagerDuty: {team.name}", summary, how, team.line, page)]
     if ctx.channel:
         ts = thread_ts(req, ctx, seen)
@@ -389,8 +403,9 @@ def plan(rot: Rotation, req: Request, who: Secondary, ctx: Context, seen: Observ
 
 def settings_channel(settings: Mapping[str, object]) -> str | None:
     """The support channel (slack.channel), if the Slack jobs are configured."""
-    slack = settings.get("slack") or {}
-    return slack.get("channel") if isinstance(slack, dict) else None
+    slack = settings.get("slack")
+    channel = slack.get("channel") if isinstance(slack, Mapping) else None
+    return channel if isinstance(channel, str) else None
 
 
 def search_from(rot: Rotation, now: datetime) -> datetime:

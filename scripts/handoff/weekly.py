@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scripts.markup import slack_blocks as blocks_
@@ -22,6 +23,7 @@ from scripts.plan import (
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.schedule import Shift, handoff, on_call, schedule_shifts, swap_spans, week_of
 
+Block = dict[str, Any]  # a Block Kit block, as JSON
 EVENT_HANDOFF = "support_hero_handoff"  # metadata event_type of the handoff message
 EVENT_REMINDER = "support_hero_reminder"  # metadata event_type of a reminder DM
 OPEN_BLOCK_ID = "open-conversations"  # the block the stale-conversation job fills in
@@ -53,8 +55,8 @@ class Settings:
 
 def settings(rot: Rotation, lines: Mapping[str, int] | None = None) -> Settings:
     """Settings from rot.settings (`slack` and `links`); the schema has checked their shapes."""
-    slack = dict(rot.settings.get("slack") or {})
-    links = dict(rot.settings.get("links") or {})
+    slack = dict(rot.section("slack"))
+    links = dict(rot.section("links"))
     topic = slack.get("topic", True)
     return Settings(
         channel=slack.get("channel", ""),
@@ -210,15 +212,15 @@ class Message:
     """A Slack message: fallback text, Block Kit blocks, and the metadata that finds it again."""
 
     text: str
-    blocks: tuple[dict, ...]
-    metadata: dict
+    blocks: tuple[Block, ...]
+    metadata: dict[str, Any]
 
     @property
     def digest(self) -> str:
         return digest(self.blocks)
 
 
-def digest(blocks) -> str:
+def digest(blocks: Sequence[Block]) -> str:
     """What the handoff wrote, as a short hash: its blocks (the fallback text follows from them)
     but the open-conversations block, which is the stale-conversation job's to fill in."""
     ours = [b for b in blocks if b.get("block_id") != OPEN_BLOCK_ID]
@@ -226,15 +228,15 @@ def digest(blocks) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def section(block_id: str, text: str) -> dict:
+def section(block_id: str, text: str) -> Block:
     return blocks_.section(text, block_id)
 
 
-def context(block_id: str, *texts: str) -> dict:
+def context(block_id: str, *texts: str) -> Block:
     return blocks_.context(*texts, block_id=block_id)
 
 
-def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = None) -> dict:
+def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = None) -> Block:
     """Open conversations by tier and the oldest one waiting (mrkdwn, escaped by the caller,
     e.g. a link to it); a placeholder until counted.
 
@@ -252,7 +254,7 @@ def open_block(counts: Mapping[str, int] | None = None, oldest: str | None = Non
     return section(OPEN_BLOCK_ID, text)
 
 
-def with_open_block(blocks, block: dict) -> list[dict]:
+def with_open_block(blocks: Sequence[Block], block: Block) -> list[Block]:
     """A posted handoff's blocks with the open-conversations block replaced (flag_stale's edit)."""
     return [block if b.get("block_id") == OPEN_BLOCK_ID else b for b in blocks]
 
@@ -289,8 +291,8 @@ def message(
     cfg: Settings,
     wk: Week,
     ids: Mapping[str, str],
-    keep: dict | None = None,
-    sentry: dict | None = None,
+    keep: Block | None = None,
+    sentry: Block | None = None,
 ) -> Message:
     """The handoff message for a week; `keep` is the open-conversations block already posted,
     `sentry` the Sentry line (scripts/stale/sentry_errors.py), if any."""
@@ -324,9 +326,10 @@ def message(
     blocks.append(context("guide", PRIORITIES, GUIDELINE))
     blocks.append(context("links", links_line(rot, cfg)))
     text = blocks_.clip(fallback_text(blocks), blocks_.TEXT_CHARS)
-    meta = {"event_type": EVENT_HANDOFF, "event_payload": {"shift_start": wk.shift_start}}
+    payload: dict[str, Any] = {"shift_start": wk.shift_start}
+    meta = {"event_type": EVENT_HANDOFF, "event_payload": payload}
     msg = Message(text, tuple(blocks), meta)
-    meta["event_payload"]["digest"] = msg.digest
+    payload["digest"] = msg.digest
     return msg
 
 
@@ -340,7 +343,7 @@ def links_line(rot: Rotation, cfg: Settings) -> str:
     return f"{rotation} · {pd}"
 
 
-def fallback_text(blocks) -> str:
+def fallback_text(blocks: Sequence[Block]) -> str:
     """The plain-text fallback (notifications, screen readers): every block's text, in order."""
     lines = []
     for b in blocks:
@@ -442,8 +445,8 @@ class Posted:
 
     ts: str
     digest: str  # from its metadata
-    open_block: dict | None = None  # what the stale-conversation job wrote there, kept
-    sentry_block: dict | None = None  # the Sentry line as posted, kept while Sentry is not read
+    open_block: Block | None = None  # what the stale-conversation job wrote there, kept
+    sentry_block: Block | None = None  # the Sentry line as posted, kept while Sentry is not read
 
 
 @dataclass(frozen=True)
@@ -455,7 +458,7 @@ class Observed:
     topic: str | None = None
     reminders_sent: frozenset[tuple[str, str]] | None = None  # (shift_start, kind)
     dm: str | None = None  # the reminder's direct-message channel
-    sentry: dict | None = None  # the Sentry line to show (stale/sentry_errors.py); None: none
+    sentry: Block | None = None  # the Sentry line to show (stale/sentry_errors.py); None: none
 
 
 def plan(
@@ -472,7 +475,9 @@ def plan(
     return changes
 
 
-def plan_message(rot, cfg: Settings, wk: Week, ids, seen: Observed) -> list[Change]:
+def plan_message(
+    rot: Rotation, cfg: Settings, wk: Week, ids: Mapping[str, str], seen: Observed
+) -> list[Change]:
     posted = seen.posted
     msg = message(rot, cfg, wk, ids, posted.open_block if posted else None, seen.sentry)
     what, line = f"handoff for the week of {day(wk.start, rot.zone)}", rot.hero.cycle.line
@@ -485,15 +490,26 @@ def plan_message(rot, cfg: Settings, wk: Week, ids, seen: Observed) -> list[Chan
     return [Change("update", f"#{cfg.channel}", what, "content changed", line, edit)]
 
 
-def plan_groups(rot, cfg: Settings, now, ids, seen: Observed) -> list[Change]:
-    changes = []
+def plan_groups(
+    rot: Rotation, cfg: Settings, now: datetime, ids: Mapping[str, str], seen: Observed
+) -> list[Change]:
+    changes: list[Change] = []
     for handle, (schedule, person) in desired_groups(rot, cfg, now).items():
         group = None if seen.groups is None else seen.groups.get(handle)
         changes += group_change(rot, cfg, handle, schedule, person, ids, seen, group)
     return changes
 
 
-def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[Change]:
+def group_change(
+    rot: Rotation,
+    cfg: Settings,
+    handle: str,
+    schedule: str,
+    person: str,
+    ids: Mapping[str, str],
+    seen: Observed,
+    group: Group | None,
+) -> list[Change]:
     """Make a user group hold exactly `person`: set (not read), create, update, or nothing."""
     if person not in ids and seen.groups is not None:
         return []  # Slack does not know them (reported); a group cannot be emptied either
@@ -511,18 +527,18 @@ def group_change(rot, cfg, handle, schedule, person, ids, seen, group) -> list[C
         return []
     names = {v: k for k, v in ids.items()}
     was = ", ".join(names.get(u, u) for u in group.users) or "nobody"
-    data = UserGroupUsers(group.id, want, enable=group.disabled)
+    members = UserGroupUsers(group.id, want, enable=group.disabled)
     if group.disabled:
         return [Change("enable", f"@{handle}", f"{summary} (disabled; was: {was})", reason, line,
-                       data)]  # fmt: skip
-    return [Change("update", f"@{handle}", f"{summary} (was: {was})", reason, line, data)]
+                       members)]  # fmt: skip
+    return [Change("update", f"@{handle}", f"{summary} (was: {was})", reason, line, members)]
 
 
 def group_name(rot: Rotation, schedule: str) -> str:
     return "Support Hero" if schedule == HERO else f"{rot.teams[schedule].name} secondary on-call"
 
 
-def plan_topic(rot, cfg: Settings, now, seen: Observed) -> list[Change]:
+def plan_topic(rot: Rotation, cfg: Settings, now: datetime, seen: Observed) -> list[Change]:
     topic = desired_topic(rot, cfg, now)
     if topic is None or topic == seen.topic:
         return []
@@ -530,7 +546,14 @@ def plan_topic(rot, cfg: Settings, now, seen: Observed) -> list[Change]:
     return [Change("topic", f"#{cfg.channel}", topic, "hero", cfg.lines.get("topic", 0), data)]
 
 
-def plan_reminder(rot, cfg: Settings, wk: Week, now, ids, seen: Observed) -> list[Change]:
+def plan_reminder(
+    rot: Rotation,
+    cfg: Settings,
+    wk: Week,
+    now: datetime,
+    ids: Mapping[str, str],
+    seen: Observed,
+) -> list[Change]:
     r = reminder_due(rot, wk, now) if cfg.reminders else None
     if r is None or (seen.reminders_sent is not None and r.key in seen.reminders_sent):
         return []

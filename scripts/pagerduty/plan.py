@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from scripts.plan import Change, OverrideCreate, OverrideDelete, ScheduleUpdate
 from scripts.rotation import schedule
-from scripts.rotation.model import HERO, Cycle, Rotation
+from scripts.rotation.model import HERO, Cycle, Rotation, Swap
 
 WEEK_SECONDS = 604800
 DEFAULT_HORIZON_WEEKS = 12
@@ -29,7 +30,7 @@ class Layer:
     end: datetime | None = None
     id: str | None = None
     name: str = ""
-    restrictions: tuple = ()
+    restrictions: tuple[Any, ...] = ()  # PagerDuty's JSON, as read
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def horizon_weeks(rot: Rotation, override: int | None = None) -> int:
     """--horizon, else rotation.yaml pagerduty.horizon_weeks, else 12."""
     if override is not None:
         return override
-    section = rot.settings.get("pagerduty") or {}
+    section = rot.section("pagerduty")
     return int(section.get("horizon_weeks", DEFAULT_HORIZON_WEEKS))
 
 
@@ -151,7 +152,7 @@ def _shift_end(rot: Rotation, instant: datetime) -> datetime:
     return schedule.handoff(rot, schedule.week_of(rot, instant) + schedule.WEEK)
 
 
-def _concerns(rot: Rotation, key: str, swap) -> bool:
+def _concerns(rot: Rotation, key: str, swap: Swap) -> bool:
     """A swap moves this schedule: its own, or (hero-as-secondary) a hero swap of its people."""
     if swap.schedule == key:
         return True
@@ -171,7 +172,7 @@ def layer_people(cycle: Cycle) -> tuple[str, ...]:
 
 def wanted(rot: Rotation, key: str, now: datetime, weeks: int) -> Wanted:
     """The layer and overrides rotation.yaml asks of one schedule."""
-    cycle = rot.cycle(key)
+    cycle = rot.cycle_of(key)
     since = schedule.handoff(rot, cycle.since)
     win = window(rot, key, now, weeks)
     overrides = tuple(
@@ -181,11 +182,18 @@ def wanted(rot: Rotation, key: str, now: datetime, weeks: int) -> Wanted:
     )
     layer_start = since if since > now else _second(now)
     return Wanted(
-        key, rot.pagerduty_schedule(key), layer_people(cycle), since, layer_start, overrides, win
+        key, _schedule_id(rot, key), layer_people(cycle), since, layer_start, overrides, win
     )
 
 
-def _overlaps(o: WantedOverride, spans) -> bool:
+def _schedule_id(rot: Rotation, key: str) -> str:
+    """The PagerDuty schedule of a synced key."""
+    if (found := rot.pagerduty_schedule(key)) is None:
+        raise KeyError(f"{key!r} has no pagerduty_schedule")
+    return found
+
+
+def _overlaps(o: WantedOverride, spans: tuple[tuple[datetime, datetime], ...]) -> bool:
     return any(o.start < e and s < o.end for s, e in spans)
 
 
@@ -200,7 +208,7 @@ def wanted_overrides(
 
     Spans are cut at every handoff, so an override never depends on where the window ends.
     """
-    cycle = rot.cycle(key)
+    cycle = rot.cycle_of(key)
     return [
         WantedOverride(a, b, shift.person, base, shift.why, shift.line)
         for shift in schedule.schedule_shifts(rot, key, start, end)
@@ -209,7 +217,9 @@ def wanted_overrides(
     ]
 
 
-def _layer_spans(rot: Rotation, cycle: Cycle, start: datetime, end: datetime):
+def _layer_spans(
+    rot: Rotation, cycle: Cycle, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, datetime, str]]:
     """(start, end, person) of the cycle alone, week by week, within [start, end)."""
     week = schedule.week_of(rot, start)
     while (turn := schedule.handoff(rot, week)) < end:
@@ -260,7 +270,7 @@ def layer_change(
         want.rotation_virtual_start,
         WEEK_SECONDS,
         tuple(user_ids[p] for p in want.people),
-        name=f"rotation.yaml since {rot.cycle(want.key).since}",
+        name=f"rotation.yaml since {rot.cycle_of(want.key).since}",
     )
     layers, at = list(sched.layers), want.layer_start
     keep = next(
@@ -275,7 +285,7 @@ def layer_change(
         return None
     parts = [] if zone_ok else [f"time zone {sched.time_zone} -> {rot.timezone}"]
     parts += _layer_edits(rot, layers, result, new if keep is None else None, want)
-    cycle = rot.cycle(want.key)
+    cycle = rot.cycle_of(want.key)
     rotation_moved = result != layers
     return Change(
         "update",
@@ -321,13 +331,16 @@ def _end_at(layer: Layer, at: datetime) -> Layer:
     return replace(layer, end=at)
 
 
-def _layer_edits(rot, before: list[Layer], after: list[Layer], new, want: Wanted) -> list[str]:
+def _layer_edits(
+    rot: Rotation, before: list[Layer], after: list[Layer], new: Layer | None, want: Wanted
+) -> list[str]:
     edits = []
     kept = {x.id: x for x in after if x.id}
     for old in before:
         label = old.name or old.id or "layer"
-        if kept.get(old.id, old) != old:
-            edits.append(f"end {label} at {local(rot, kept[old.id].end)}")
+        ended = kept.get(old.id) if old.id else None
+        if ended is not None and ended != old and ended.end is not None:
+            edits.append(f"end {label} at {local(rot, ended.end)}")
         elif new is not None and not _can_end(old, want.layer_start):
             edits.append(f"{label} starts later: left below the new layer")
     if new is not None:
@@ -370,6 +383,7 @@ def override_changes(
         text = f"{span(rot, o.start, o.end)}: {who} (not in {rot.file})"
         in_progress = o.start < now
         if prune and not in_progress:
+            assert o.id is not None  # observed: PagerDuty gave it one
             data = OverrideDelete(sched.id, o.id)
             deletes.append(Change("delete", where, text, reason="drift", data=data))
         else:
@@ -383,7 +397,14 @@ def _is(o: Override, w: WantedOverride, user_ids: Mapping[str, str], now: dateti
     return o.start == w.start or w.start < o.start <= now
 
 
-def _create(rot, where: str, schedule_id: str, w: WantedOverride, user_ids, now) -> Change:
+def _create(
+    rot: Rotation,
+    where: str,
+    schedule_id: str,
+    w: WantedOverride,
+    user_ids: Mapping[str, str],
+    now: datetime,
+) -> Change:
     start = max(w.start, _second(now))  # a shift in progress is covered from now, not rewritten
     summary = f"{span(rot, start, w.end)}: {w.person} covers {w.covers}"
     override = Override(start, w.end, user_ids[w.person])
@@ -408,7 +429,7 @@ def describe(rot: Rotation, want: Wanted) -> list[str]:
     lines = [
         f"layer from {local(rot, want.layer_start)}: {', '.join(want.people)}, weekly turns "
         f"from {local(rot, want.rotation_virtual_start)} {rot.timezone} ({rot.file}:"
-        f"{rot.cycle(want.key).line})"
+        f"{rot.cycle_of(want.key).line})"
     ]
     for o in want.overrides:
         lines.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -103,6 +103,12 @@ class Rotation:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A job's section of rotation.yaml (`slack`, `github`, ...) as the schema validated it;
+        empty when the file has none."""
+        found = self.settings.get(name)
+        return found if isinstance(found, Mapping) else {}
 
     def cycle(self, schedule: str) -> Cycle | None:
         """The weekly cycle of a schedule key (HERO or a team key), or None."""

@@ -422,13 +422,13 @@ def sources(
     """Every source the job reads, in digest order; `start`: the Slack and GitHub window."""
     team = clock.Team.of(rot)
     by_email = tier_by_email(directory, rules)
-    papercups_section = rot.settings.get("papercups") or {}
+    papercups_section = rot.section("papercups")
     why_not = (
         "slack.channel is not set"
-        if not (rot.settings.get("slack") or {}).get("channel")
+        if not rot.section("slack").get("channel")
         else "SLACK_BOT_TOKEN is not set"
     )
-    github = rot.settings.get("github") or {}
+    github = rot.section("github")
     by_login = tier_by_login(directory, rules)
     return [
         PapercupsSource(env.get("PAPERCUPS_TOKEN"), papercups_section, team, by_email, env=env),
