@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from scripts.rotation.model import HERO, WEEKDAYS, Rotation
 from scripts.rotation.schedule import on_call
@@ -14,6 +15,7 @@ from scripts.stale import business_time
 from scripts.stale.business_time import WorkingHours
 from scripts.tiers.names import TIERS
 
+YamlPath = tuple[str | int, ...]  # a place in rotation.yaml: ("stale", "thresholds", "focus")
 LEVELS = ("great", "ok", "late", "very_late")  # how long a customer has waited, in order
 NUDGE_LEVELS = ("late", "very_late")  # the thresholds worth a nudge
 CUSTOMER, US, BOT = "customer", "us", "bot"
@@ -104,7 +106,7 @@ class Settings:
         return self.working_hours.day_length if self.working_hours else timedelta(days=1)
 
 
-def settings(raw: Mapping | None) -> Settings:
+def settings(raw: Mapping[str, Any] | None) -> Settings:
     """Settings from the (schema-checked) `stale:` section, defaults filled in."""
     raw = raw or {}
     given = raw.get("thresholds") or {}
@@ -131,7 +133,9 @@ def _clock(text: str) -> time:
     return time(hh, mm)
 
 
-def settings_problems(raw: Mapping | None) -> list[tuple[tuple, str]]:
+def settings_problems(
+    raw: Mapping[str, Any] | None,
+) -> list[tuple[YamlPath, str]]:
     """What the schema cannot say: (path in rotation.yaml, message) for each problem."""
     raw = raw or {}
     wh = DEFAULT_WORKING_HOURS | (raw.get("working_hours") or {})
@@ -139,7 +143,7 @@ def settings_problems(raw: Mapping | None) -> list[tuple[tuple, str]]:
         why = f"ends ({wh['end']}) before it starts ({wh['start']}): a day must end after it starts"
         return [(("stale", "working_hours", "end"), why)]
     cfg = settings(raw)
-    problems = []
+    problems: list[tuple[YamlPath, str]] = []
     for tier, levels in cfg.thresholds.items():
         great, late, very = (levels[k].length(cfg.day()) for k in ("great", "late", "very_late"))
         if not great <= late < very:
@@ -246,7 +250,7 @@ def assess(
     )
 
 
-def digest_order(f: Finding) -> tuple:
+def digest_order(f: Finding) -> tuple[int, int, float, str]:
     """Focus before Subscriber before Community; then the latest first, the longest wait first."""
     rank = LEVELS.index(f.level) if f.level else -1
     return (TIERS.index(f.tier), -rank, -f.waited.total_seconds(), f.key)
@@ -318,7 +322,7 @@ class Team:
         )
 
     def has_email(self, email: str | None) -> bool:
-        return bool(email) and email.lower() in self.emails
+        return bool(email and email.lower() in self.emails)
 
 
 # --- nudges: one per threshold crossed, never twice ------------------------------------------
@@ -348,7 +352,7 @@ def nudges_due(findings: Iterable[Finding], nudged: Collection[str]) -> list[Nud
     """
     due = []
     for f in findings:
-        if not f.late:
+        if not f.late or f.level is None or f.waiting_since is None:  # late: both are set
             continue
         higher = NUDGE_LEVELS[NUDGE_LEVELS.index(f.level) :]
         if not any(nudge_key(f.key, f.waiting_since, lvl) in nudged for lvl in higher):

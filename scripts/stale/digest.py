@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from scripts.markup import slack_blocks, slack_text
 from scripts.markup.github_text import unlinked
@@ -62,8 +63,8 @@ class Errors:
 @dataclass(frozen=True)
 class Digest:
     text: str  # the plain-text fallback (mrkdwn)
-    blocks: tuple[dict, ...]
-    metadata: dict = field(default_factory=dict)
+    blocks: tuple[dict[str, Any], ...]
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 # --- text (escaped with scripts/markup/slack_text.py) --------------------------------------------
@@ -111,7 +112,7 @@ def waiting_line(f: Finding) -> str:
     """• mark *Tier* · Source · <permalink|customer> · waiting 3h 05m · follow-up"""
     c = f.conversation
     parts = [
-        f"{MARKS.get(f.level, '•')} *{TIER_NAMES[f.tier]}*",
+        f"{MARKS.get(f.level or '', '•')} *{TIER_NAMES[f.tier]}*",
         SOURCE_NAMES.get(c.source, c.source),
         link(c.url, customer_label(f)),
         f"waiting {duration(f.waited)}",
@@ -257,7 +258,7 @@ def error_section(e: Errors | None) -> tuple[str, ...]:
     return (heading, *sentry_errors.error_lines(e.top))
 
 
-def errors_json(e: Errors) -> dict:
+def errors_json(e: Errors) -> dict[str, Any]:
     """How Sentry was read, and the errors listed, for --format json."""
     s = e.status
     return {
@@ -292,7 +293,7 @@ def render(
 ) -> Digest:
     """The Slack message: plain-text fallback, Block Kit blocks and metadata."""
     p = parts(findings, statuses, hero, now, hours, errors)
-    blocks: list[dict] = [_section("\n".join([p.headline, p.summary]))]
+    blocks: list[dict[str, Any]] = [_section("\n".join([p.headline, p.summary]))]
     blocks += [_section(text) for text in p.failures]
     blocks += [_section(chunk) for chunk in _chunks(list(p.late))]
     if not p.late:
@@ -329,11 +330,11 @@ def render(
     )
 
 
-def _section(text: str) -> dict:
+def _section(text: str) -> dict[str, Any]:
     return slack_blocks.section(text)
 
 
-def _context(text: str) -> dict:
+def _context(text: str) -> dict[str, Any]:
     return slack_blocks.context(text)
 
 
@@ -390,9 +391,8 @@ def render_markdown(
     return "\n".join([*lines, "", _markdown(p.sources)])
 
 
-def finding_json(f: Finding) -> dict:
+def finding_json(f: Finding) -> dict[str, Any]:
     c = f.conversation
-    iso = lambda t: t.isoformat() if t else None  # noqa: E731
     return {
         "key": c.key,
         "source": c.source,
@@ -403,10 +403,14 @@ def finding_json(f: Finding) -> dict:
         "tier": f.tier,
         "url": c.url,
         "level": f.level,
-        "waiting_since": iso(f.waiting_since),
+        "waiting_since": _iso(f.waiting_since),
         "waited_seconds": int(f.waited.total_seconds()),
         "elapsed_seconds": int(f.elapsed.total_seconds()),
         "follow_up": f.follow_up,
-        "last_reply_at": iso(f.last_reply_at),
+        "last_reply_at": _iso(f.last_reply_at),
         "close_suggested": f.close_suggested,
     }
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None

@@ -1,9 +1,7 @@
 """GitHub issues as support conversations, pure: who wrote, which comments are needed, tiers.
 
-Issues and comments are read duck-typed (the GitHub adapter's Issue and RepoComment): an issue
-has number, user, user_type, author_association, comments (a count), created_at, updated_at,
-labels, is_pull_request and html_url; a comment has id, user, user_type, author_association,
-created_at and updated_at (an edit moves updated_at only).
+What it reads of an issue and a comment is `GitHubIssue` and `GitHubComment`; the GitHub
+adapter's Issue, Comment and RepoComment provide them.
 """
 
 from __future__ import annotations
@@ -11,12 +9,53 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from scripts.stale import clock
 from scripts.stale.clock import BOT, CUSTOMER, US
 from scripts.tiers.labels import TEAM_ASSOCIATIONS
 
 SKIP, BACKLOG, DECIDED, FETCH = "skip", "backlog", "decided", "fetch"
+
+
+class GitHubIssue(Protocol):
+    """What this core reads of an issue (or a pull request: the issues API lists both)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def user(self) -> str: ...  # login
+    @property
+    def user_type(self) -> str: ...  # "User", "Bot", "Organization"
+    @property
+    def author_association(self) -> str: ...
+    @property
+    def comments(self) -> int: ...  # how many
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def labels(self) -> Sequence[str]: ...
+    @property
+    def is_pull_request(self) -> bool: ...
+    @property
+    def html_url(self) -> str: ...
+
+
+class GitHubComment(Protocol):
+    """What this core reads of a comment; `user_type` only a repository-wide listing gives."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def author_association(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...  # an edit moves it, not created_at
 
 
 def author(login: str, association: str, user_type: str, team: frozenset[str]) -> str:
@@ -29,12 +68,12 @@ def author(login: str, association: str, user_type: str, team: frozenset[str]) -
     return CUSTOMER
 
 
-def needs_comments(issue, start: datetime) -> bool:
+def needs_comments(issue: GitHubIssue, start: datetime) -> bool:
     """An issue whose comments must be known: open, not a pull request, written to in the window."""
     return not issue.is_pull_request and issue.comments > 0 and issue.updated_at >= start
 
 
-def listing_since(issues: Iterable, start: datetime) -> datetime | None:
+def listing_since(issues: Iterable[GitHubIssue], start: datetime) -> datetime | None:
     """Where the repository-wide comment listing starts: the window's start, or the oldest issue
     needing comments if all of them are younger (their comments cannot be older than they are).
     None: no issue needs comments, so none are listed."""
@@ -50,19 +89,26 @@ class Said:
     login: str
 
 
-def _said(login: str, association: str, user_type: str, at, edited, team) -> Said:
+def _said(
+    login: str,
+    association: str,
+    user_type: str,
+    at: datetime,
+    edited: datetime,
+    team: frozenset[str],
+) -> Said:
     who = author(login, association, user_type, team)
     return Said(clock.Message(who, at, edited_at=edited if edited != at else None), login)
 
 
-def opening(issue, team: frozenset[str]) -> Said:
+def opening(issue: GitHubIssue, team: frozenset[str]) -> Said:
     """The issue itself: its author's first message."""
     i = issue
     return _said(i.user, i.author_association, i.user_type, i.created_at, i.created_at, team)
 
 
-def comment_said(c, team: frozenset[str]) -> Said:
-    user_type = getattr(c, "user_type", "User")
+def comment_said(c: GitHubComment, team: frozenset[str]) -> Said:
+    user_type: str = getattr(c, "user_type", "User")
     return _said(c.user, c.author_association, user_type, c.created_at, c.updated_at, team)
 
 
@@ -73,7 +119,11 @@ class Verdict:
 
 
 def verdict(
-    issue, known: Sequence, start: datetime, known_since: datetime | None, team: frozenset[str]
+    issue: GitHubIssue,
+    known: Sequence[GitHubComment],
+    start: datetime,
+    known_since: datetime | None,
+    team: frozenset[str],
 ) -> Verdict:
     """What the issue, and the comments the listing gave for it, tell.
 
@@ -99,7 +149,9 @@ def verdict(
     return Verdict(FETCH)
 
 
-def fetched(issue, comments: Iterable, start: datetime, team: frozenset[str]) -> Verdict:
+def fetched(
+    issue: GitHubIssue, comments: Iterable[GitHubComment], start: datetime, team: frozenset[str]
+) -> Verdict:
     """The verdict once an issue's own comments are read."""
     said = sorted((comment_said(c, team) for c in comments), key=lambda s: s.message.at)
     return _in_window((opening(issue, team), *said), start)
@@ -125,7 +177,7 @@ def tier_from_labels(labels: Iterable[str], tier_names: Mapping[str, str]) -> st
 
 def conversation(
     repo: str,
-    issue,
+    issue: GitHubIssue,
     said: Sequence[Said],
     tier_names: Mapping[str, str],
     tier_of_login: TierOfLogin,

@@ -16,22 +16,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scripts.handoff import weekly as handoff
+from scripts.markup.slack_text import link
 from scripts.plan import Change, SlackPost, SlackReply, SlackUpdate
 from scripts.stale import clock
-from scripts.stale.digest import (
-    SOURCE_NAMES,
-    TIER_NAMES,
-    Digest,
-    Hero,
-    customer_label,
-    duration,
-    link,
-    mention,
-)
+from scripts.stale.digest import SOURCE_NAMES, Digest, Hero, customer_label, duration, mention
 from scripts.stale.slack_threads import NUDGE_EVENT
+from scripts.tiers.names import TIER_NAMES, TIERS
 
 MAX_NUDGES = 20  # a run; Slack takes about one message a second per channel: the rest next run
 LEVEL_WORDS = {"late": "late", "very_late": "very late"}
@@ -42,8 +36,8 @@ class Posted:
     """One of our messages as found in the channel."""
 
     ts: str
-    payload: Mapping = field(default_factory=dict)
-    blocks: tuple[dict, ...] = ()
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    blocks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +121,7 @@ def plan_nudges(
         f, conv = by_key[n.conversation.key], n.conversation
         own = conv.source == "slack"
         meta = {"event_type": NUDGE_EVENT, "event_payload": {"key": n.key}}
-        data = SlackReply(where.channel, nudge_text(f, hero, own), meta,
+        data = SlackReply(where.channel, nudge_text(f, n.level, hero, own), meta,
                           conv.id if own else digest_ts)  # fmt: skip
         where_to = "conversation threads" if own else "digest thread"
         target = f"Slack {where.channel} ({where_to})"
@@ -139,8 +133,8 @@ def plan_nudges(
     return changes
 
 
-def nudge_text(f: clock.Finding, hero: Hero | None, own_thread: bool) -> str:
-    tier, level = TIER_NAMES[f.tier], LEVEL_WORDS[f.level]
+def nudge_text(f: clock.Finding, level_crossed: str, hero: Hero | None, own_thread: bool) -> str:
+    tier, level = TIER_NAMES[f.tier], LEVEL_WORDS[level_crossed]
     who = mention(hero)
     if own_thread:
         return f"⏰ {who}: this {tier} question has waited {duration(f.waited)}, now {level}."
@@ -152,19 +146,20 @@ def nudge_text(f: clock.Finding, hero: Hero | None, own_thread: bool) -> str:
 # --- the handoff message's open-conversations block -------------------------------------------
 
 
-def open_block(findings: Iterable[clock.Finding], zone: ZoneInfo) -> dict:
+def open_block(findings: Iterable[clock.Finding], zone: ZoneInfo) -> dict[str, Any]:
     """Conversations waiting on us by tier, and the one waiting longest (since when, not for how
     long: the block changes only when the conversations do)."""
     waiting = [f for f in findings if f.waiting]
-    counts = {TIER_NAMES[t]: sum(f.tier == t for f in waiting) for t in clock.TIERS}
-    oldest = min(waiting, key=lambda f: (f.waiting_since, f.key), default=None)
+    counts = {TIER_NAMES[t]: sum(f.tier == t for f in waiting) for t in TIERS}
+    since = [(f.waiting_since, f.key, f) for f in waiting if f.waiting_since]
     text = None
-    if oldest:
+    if since:
+        started, _, oldest = min(since)  # keys differ: findings are never compared
         c = oldest.conversation
         text = (
             f"{link(c.url, customer_label(oldest))} ({TIER_NAMES[oldest.tier]} · "
             f"{SOURCE_NAMES.get(c.source, c.source)}, since "
-            f"{handoff.when(oldest.waiting_since, zone)})"
+            f"{handoff.when(started, zone)})"
         )
     return handoff.open_block(counts, text)
 

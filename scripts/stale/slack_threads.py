@@ -1,13 +1,13 @@
 """Slack support threads, pure: who wrote, which threads need their replies read, conversations.
 
-Messages are read duck-typed (the Slack adapter's Message): ts, user, bot_id, subtype,
-reply_count, reply_users, reply_users_count, latest_reply, event_type, payload, reactions.
+What it reads of a message is `SlackMessage`; the Slack adapter's Message provides it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from scripts.markup.slack_ts import ts_time
 from scripts.stale import clock
@@ -21,6 +21,35 @@ CLOSED_REACTIONS = frozenset({"white_check_mark", "heavy_check_mark"})
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share", "me_message"})
 SKIP, DECIDED, FETCH = "skip", "decided", "fetch"
 SLACKBOT = "USLACKBOT"  # Slack's own bot (reminders): its messages carry no bot_id
+
+
+class SlackMessage(Protocol):
+    """What this core reads of a Slack message (conversations.history or .replies)."""
+
+    @property
+    def ts(self) -> str: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def bot_id(self) -> str | None: ...
+    @property
+    def subtype(self) -> str | None: ...
+    @property
+    def thread_ts(self) -> str | None: ...
+    @property
+    def reply_count(self) -> int: ...
+    @property
+    def reply_users(self) -> Sequence[str]: ...
+    @property
+    def reply_users_count(self) -> int: ...
+    @property
+    def latest_reply(self) -> str | None: ...
+    @property
+    def event_type(self) -> str | None: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+    @property
+    def reactions(self) -> Sequence[str]: ...
 
 
 def permalink(workspace_url: str, channel: str, ts: str) -> str:
@@ -41,7 +70,7 @@ class Profile:
     is_bot: bool = False
 
 
-def profile(raw: Mapping) -> Profile:
+def profile(raw: Mapping[str, Any]) -> Profile:
     p = raw.get("profile") or {}
     name = p.get("real_name") or raw.get("real_name") or p.get("display_name") or raw.get("name")
     is_bot = bool(raw.get("is_bot")) or raw.get("id") == SLACKBOT
@@ -70,30 +99,30 @@ def is_bot_id(user_id: str) -> bool:
 
 def people(team: clock.Team, bots: Iterable[str], profiles: Iterable[Profile]) -> People:
     """Team members are those with a rotation.yaml Slack ID or a profile with their email."""
-    profiles = {p.id: p for p in profiles}
-    ours = {p.id for p in profiles.values() if team.has_email(p.email) and not p.is_bot}
+    by_id = {p.id: p for p in profiles}
+    ours = {p.id for p in by_id.values() if team.has_email(p.email) and not p.is_bot}
     team_ids = frozenset(i.upper() for i in team.slack_ids) | ours
-    bot_ids = frozenset(bots) | {p.id for p in profiles.values() if p.is_bot}
-    return People(team_ids, bot_ids, profiles)
+    bot_ids = frozenset(bots) | {p.id for p in by_id.values() if p.is_bot}
+    return People(team_ids, bot_ids, by_id)
 
 
-def author(msg, who: People) -> str:
+def author(msg: SlackMessage, who: People) -> str:
     """A bot message (bot_id, or subtype bot_message) is a bot's whoever it names."""
     if msg.bot_id or msg.subtype == "bot_message":
         return BOT
     return who.who(msg.user)
 
 
-def to_identify(parents: Iterable, known: Iterable[str]) -> list[str]:
+def to_identify(parents: Iterable[SlackMessage], known: Iterable[str]) -> list[str]:
     """User IDs to look up (users.info), newest first: the authors and repliers of the threads
     that may be conversations, but for those already known (team IDs, bots)."""
-    known, found = set(known), {}
+    seen, found = set(known), dict[str, None]()
     for msg in parents:
         if not is_thread_start(msg) or closed(msg):
             continue
         by_bot = msg.bot_id or msg.subtype == "bot_message"
         for user in ([] if by_bot else [msg.user]) + list(msg.reply_users):
-            if user and user not in known and not is_bot_id(user):
+            if user and user not in seen and not is_bot_id(user):
                 found.setdefault(user, None)
     return list(found)
 
@@ -101,7 +130,7 @@ def to_identify(parents: Iterable, known: Iterable[str]) -> list[str]:
 # --- what the parent message says about its thread --------------------------------------------
 
 
-def is_thread_start(msg) -> bool:
+def is_thread_start(msg: SlackMessage) -> bool:
     """A top-level message a conversation can hang on: not ours (digest, handoff), not a join,
     and not a thread reply sent also to the channel (thread_broadcast: its thread_ts is its
     parent's), which history lists beside the top-level messages."""
@@ -112,7 +141,7 @@ def is_thread_start(msg) -> bool:
     return msg.subtype in HUMAN_SUBTYPES or msg.subtype == "bot_message"
 
 
-def closed(msg) -> bool:
+def closed(msg: SlackMessage) -> bool:
     return bool(CLOSED_REACTIONS & set(msg.reactions))
 
 
@@ -125,7 +154,7 @@ class Head:
     messages: tuple[clock.Message, ...] = ()
 
 
-def read_head(parent, who: People) -> Head:
+def read_head(parent: SlackMessage, who: People) -> Head:
     """Decide from the parent alone where its fields settle the answer (see docs/flag_stale.md).
 
     A question nobody from the team has replied to waits since it was asked; one we replied to
@@ -159,7 +188,7 @@ def read_head(parent, who: People) -> Head:
 # --- threads as conversations -----------------------------------------------------------------
 
 
-def thread_messages(thread: Iterable, who: People) -> tuple[clock.Message, ...]:
+def thread_messages(thread: Iterable[SlackMessage], who: People) -> tuple[clock.Message, ...]:
     """A thread read with conversations.replies (parent first) as the clock's messages."""
     return tuple(
         clock.Message(author(m, who), ts_time(m.ts))
@@ -168,11 +197,11 @@ def thread_messages(thread: Iterable, who: People) -> tuple[clock.Message, ...]:
     )
 
 
-def first_customer(thread: Iterable, who: People) -> str | None:
+def first_customer(thread: Iterable[SlackMessage], who: People) -> str | None:
     return next((m.user for m in thread if author(m, who) == CUSTOMER), None)
 
 
-def nudge_keys(thread: Iterable, bot_user: str) -> frozenset[str]:
+def nudge_keys(thread: Iterable[SlackMessage], bot_user: str) -> frozenset[str]:
     """The nudges our bot posted in a thread, by the key in their metadata."""
     return frozenset(
         str(m.payload.get("key"))
