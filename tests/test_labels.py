@@ -242,8 +242,8 @@ def _decide(issue, tier=None, ask=(), how="GitHub login", full=False):
 def test_label_writes(issue, tier, full, new_labels, marker_label):
     decision = _decide(issue, tier, full=full)
     writes = [w for w in labels.writes_for("o/r", decision, CFG) if w.kind == "labels"]
-    assert [w.data["labels"] for w in writes] == ([new_labels] if new_labels is not None else [])
-    assert [w.data["marker_label"] for w in writes] == ([marker_label] if writes else [])
+    assert [list(w.data.labels) for w in writes] == ([new_labels] if new_labels is not None else [])
+    assert [w.data.marker_label for w in writes] == ([marker_label] if writes else [])
 
 
 def test_labels_to_create_only_the_missing_tier_labels_in_tier_order():

@@ -7,8 +7,9 @@ people added by hand to an existing directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -74,8 +75,8 @@ class Entry:
     note: str = ""
     _top: float = -1.0  # spend of the subscription that set `plan`
 
-    def as_yaml(self) -> dict:
-        out = {"company": self.company, "plan": self.plan,
+    def as_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"company": self.company, "plan": self.plan,
                "monthly_spend": round(self.monthly_spend, 2),
                "in_sales_process": self.in_sales_process}  # fmt: skip
         for key in ("domains", *KEPT_FIELDS):
@@ -94,7 +95,9 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def from_stripe(subscriptions: Iterable[Subscription], warn=print) -> dict[str, Entry]:
+def from_stripe(
+    subscriptions: Iterable[Subscription], warn: Callable[[str], None] = print
+) -> dict[str, Entry]:
     """One entry per company (email domain, else Stripe customer): plan of its biggest
     subscription, spend summed. Customer metadata github_logins / github_orgs are kept."""
     entries: dict[str, Entry] = {}
@@ -131,14 +134,15 @@ def add_deals(entries: dict[str, Entry], deals: Iterable[OpenDeal]) -> None:
         if entry is None:
             if not (domain or deal.company):
                 continue
-            entry = entries.setdefault(domain or deal.company, Entry(deal.company or domain))
+            key = domain or deal.company or ""  # one of them, by the test above
+            entry = entries.setdefault(key, Entry(deal.company or key))
             if domain and domain not in directory.FREE_MAIL:
                 entry.domains.append(domain)
         entry.in_sales_process = True
 
 
 def keep_recognition(
-    entries: dict[str, Entry], kept: directory.Directory | None, warn=print
+    entries: dict[str, Entry], kept: directory.Directory | None, warn: Callable[[str], None] = print
 ) -> None:
     """Carry over what people added by hand (logins, organisations, aliases, notes)."""
     if kept is None:

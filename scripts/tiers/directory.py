@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -60,7 +61,7 @@ class Rule:
         return over is None or customer.monthly_spend > over
 
 
-def rules(raw: Iterable[Mapping] | None, lines: Iterable[int] = ()) -> tuple[Rule, ...]:
+def rules(raw: Iterable[Mapping[str, Any]] | None, lines: Iterable[int] = ()) -> tuple[Rule, ...]:
     """Rules from the `tiers.rules` list of rotation.yaml (schema-checked), or the defaults."""
     raw = list(raw) if raw is not None else list(DEFAULT_RULES)
     lines = list(lines) + [0] * len(raw)
@@ -183,10 +184,15 @@ def parse_directory(text: str, name: str) -> Directory:
         _check_meaning(src)
     if src.problems:
         raise ConfigError(src.problems)
-    return build(_customers(src.data["customers"]), name)
+    return build(_customers(_entries(src)), name)
 
 
-def _schema_problem(src: Source, error) -> None:
+def _entries(src: Source) -> list[dict[str, Any]]:
+    """The `customers` list of a directory the schema has checked."""
+    return cast("list[dict[str, Any]]", cast("dict[str, Any]", src.data)["customers"])
+
+
+def _schema_problem(src: Source, error: jsonschema.ValidationError) -> None:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
         for key in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
@@ -209,7 +215,7 @@ def _schema_problem(src: Source, error) -> None:
 def _check_meaning(src: Source) -> None:
     """Free-mail domains, and anything that would recognise two customers at once."""
     seen: dict[tuple[str, str], int] = {}
-    for i, entry in enumerate(src.data["customers"]):
+    for i, entry in enumerate(_entries(src)):
         keys = [("domains", d) for d in entry.get("domains", [])]
         keys += [(f, v.lower()) for f in ("github_logins", "github_orgs") for v in entry.get(f, [])]
         for j, (kind, value) in enumerate(keys):
@@ -221,14 +227,14 @@ def _check_meaning(src: Source) -> None:
                 src.add(where, f"also listed for customers[{other}]: one place per customer")
 
 
-def _position(entry: dict, kind: str, flat_index: int) -> int:
+def _position(entry: Mapping[str, Any], kind: str, flat_index: int) -> int:
     """Index within `kind` of the flat_index-th key of that kind (keys are grouped by kind)."""
     before = {"domains": 0, "github_logins": len(entry.get("domains", []))}
     before["github_orgs"] = before["github_logins"] + len(entry.get("github_logins", []))
     return flat_index - before[kind]
 
 
-def _customers(raw: list[dict]) -> list[Customer]:
+def _customers(raw: list[dict[str, Any]]) -> list[Customer]:
     return [
         Customer(
             company=c["company"],
@@ -248,7 +254,10 @@ def _customers(raw: list[dict]) -> list[Customer]:
 def build(customers: Iterable[Customer], source: str = "") -> Directory:
     """A directory with its lookup tables (first listed wins a clash; validation refuses them)."""
     customers = tuple(customers)
-    logins, orgs, domains, companies = {}, {}, {}, {}
+    logins: dict[str, Customer] = {}
+    orgs: dict[str, Customer] = {}
+    domains: dict[str, Customer] = {}
+    companies: dict[str, Customer] = {}
     for c in customers:
         for login in c.github_logins:
             logins.setdefault(login.lower(), c)

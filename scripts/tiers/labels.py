@@ -1,8 +1,7 @@
 """Tier labels and triage comments, pure: what each issue needs, the write budget, our markers.
 
-Issues, comments and profiles are read duck-typed (the GitHub adapter's dataclasses): an issue
-has number, title, body, state, is_pull_request, labels (names), user, user_type,
-author_association, comments (a count), created_at and updated_at.
+What it reads of an issue and a comment is `Issue` and `Comment`; the GitHub adapter's
+dataclasses provide them.
 """
 
 from __future__ import annotations
@@ -13,15 +12,54 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from scripts.plan import Change, IssueComment, IssueLabels, LabelCreate
-from scripts.tiers.directory import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
+from scripts.tiers.names import COMMUNITY, FOCUS, SUBSCRIBER, TIERS
 
 TEAM_ASSOCIATIONS = frozenset({"MEMBER", "OWNER", "COLLABORATOR"})
 DEPLOYMENT, SLOWNESS = "deployment", "slowness"
 # Anywhere in the body: its author may write below it. We rewrite it at the end.
 _MARKER = re.compile(r"\n*<!-- support-hero (\{[^<>]*\}) -->[ \t]*")
 _TRIAGE = re.compile(r"<!-- support-hero:triage ([a-z]+) -->")
+
+
+class Issue(Protocol):
+    """What this core reads of an issue (the issues API lists pull requests too)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def is_pull_request(self) -> bool: ...
+    @property
+    def labels(self) -> Sequence[str]: ...  # names
+    @property
+    def user(self) -> str: ...  # login
+    @property
+    def user_type(self) -> str: ...  # "User", "Bot", "Organization"
+    @property
+    def author_association(self) -> str: ...
+    @property
+    def comments(self) -> int: ...  # how many
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+class Comment(Protocol):
+    """What this core reads of a comment."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def body(self) -> str | None: ...
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -70,7 +108,7 @@ class Settings:
         return next((n for n in self.tier_names if n.lower() == name.lower()), None)
 
 
-def settings(raw: Mapping | None, lines: Mapping[str, int] | None = None) -> Settings:
+def settings(raw: Mapping[str, Any] | None, lines: Mapping[str, int] | None = None) -> Settings:
     """Settings from the schema-checked `github` section (absent keys: defaults)."""
     raw = dict(raw or {})
     given = raw.get("labels") or {}
@@ -149,19 +187,21 @@ def _utc(text: str) -> datetime:
 class Window:
     """What a scan of the issues (newest update first) found."""
 
-    issues: tuple  # as listed, without repeats; all updated at or after `watermark`
+    issues: tuple[Issue, ...]  # as listed, without repeats; all updated at or after `watermark`
     watermark: datetime | None  # the newest `seen` of our markers; None: never ran (all listed)
     newest: datetime | None  # updated_at of the newest issue listed
 
 
-def scan(issues: Iterable, full: bool = False) -> Window:
+def scan(issues: Iterable[Issue], full: bool = False) -> Window:
     """Consume issues (newest update first) until they are older than the newest marker's `seen`.
 
     A marker's `seen` is capped at its issue's updated_at: whoever can edit the body can forge
     it, and no genuine `seen` is later than our write. Stopping there reads exactly the pages
     holding issues updated since; with `full`, everything is read.
     """
-    best, out, numbers = None, [], set()
+    best: datetime | None = None
+    out: list[Issue] = []
+    numbers: set[int] = set()
     for issue in issues:
         if not full and best is not None and issue.updated_at < best:
             break
@@ -175,7 +215,7 @@ def scan(issues: Iterable, full: bool = False) -> Window:
     return Window(tuple(out), best, out[0].updated_at if out else None)
 
 
-def to_process(window: Window) -> list:
+def to_process(window: Window) -> list[Issue]:
     """Open issues (not pull requests) in the order writes are made: oldest update first."""
     chosen = [i for i in window.issues if i.state == "open" and not i.is_pull_request]
     return sorted(chosen, key=lambda i: (i.updated_at, i.number))
@@ -188,7 +228,7 @@ def to_process(window: Window) -> list:
 class Assessment:
     """What an issue needs before a decision; `skip` says why nothing is to be done at all."""
 
-    issue: object
+    issue: Issue
     current: tuple[str, ...]  # tier labels on it now
     marker: Marker | None
     owner: str  # "us" (ours, or none yet), "hand" (a person's), "both" (ours and a person's)
@@ -198,7 +238,9 @@ class Assessment:
     needs_tier: bool = False  # the decision needs the author's tier: the only lookups there are
 
 
-def assess(issue, cfg: Settings, team_logins: frozenset[str], now: datetime, full=False):
+def assess(
+    issue: Issue, cfg: Settings, team_logins: frozenset[str], now: datetime, full: bool = False
+) -> Assessment:
     """Classify one open issue: whose tier label it carries, and whether anything is to do.
 
     The tier of an issue that carries our label is looked up again only with `full`: it
@@ -221,7 +263,7 @@ def assess(issue, cfg: Settings, team_logins: frozenset[str], now: datetime, ful
     return Assessment(issue, current, marker, owner, team, skip, triage, needs_tier and not skip)
 
 
-def _team(issue, team_logins: frozenset[str]) -> str:
+def _team(issue: Issue, team_logins: frozenset[str]) -> str:
     if issue.user_type != "User":
         return "not a person"
     if issue.user.lower() in team_logins or issue.author_association in TEAM_ASSOCIATIONS:
@@ -236,7 +278,7 @@ def _owner(current: tuple[str, ...], marker: Marker | None) -> str:
     return "both" if marker and marker.label in current else "hand"
 
 
-def _fingerprint(issue, extra_comments: int = 0) -> str:
+def _fingerprint(issue: Issue, extra_comments: int = 0) -> str:
     return fingerprint(issue.title, issue.body, issue.comments + extra_comments)
 
 
@@ -269,7 +311,7 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\(|<img\s|user-attachments/assets/", re.I)
 _STATUS_PAGE = re.compile(r"system status", re.I)
 
 
-def triage_kinds(issue, cfg: Settings, now: datetime) -> tuple[str, ...]:
+def triage_kinds(issue: Issue, cfg: Settings, now: datetime) -> tuple[str, ...]:
     """Kinds of triage comment the issue's own text calls for (comments are checked later)."""
     if now - issue.created_at > timedelta(days=cfg.max_age_days):
         return ()  # asking months later helps no one
@@ -291,12 +333,14 @@ def _has_status_screenshot(text: str) -> bool:
     return bool(_IMAGE.search(text) and _STATUS_PAGE.search(text))
 
 
-def asked(comments: Iterable) -> set[str]:
+def asked(comments: Iterable[Comment]) -> set[str]:
     """Triage kinds our comments already asked for (the hidden marker in each)."""
     return {kind for c in comments for kind in _TRIAGE.findall(c.body or "")}
 
 
-def still_needed(assessment: Assessment, comments: Sequence, author: str) -> tuple[str, ...]:
+def still_needed(
+    assessment: Assessment, comments: Sequence[Comment], author: str
+) -> tuple[str, ...]:
     """Triage kinds to ask for now: not asked before, and not answered in the author's comments."""
     done = asked(comments)
     theirs = "\n".join(c.body or "" for c in comments if c.user.lower() == author.lower())
@@ -360,16 +404,36 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class SetLabels:
+    """An issue's labels: `labels` all of them, `marker_label` the tier label our marker records
+    ("" once ours is gone)."""
+
+    labels: tuple[str, ...]
+    marker_label: str
+
+
+@dataclass(frozen=True)
+class AskTriage:
+    """A triage comment on an issue."""
+
+    body: str
+
+
+@dataclass(frozen=True)
 class Write:
-    """One write to make, in order; `issue` is None for a repository label."""
+    """One write to make, in order; `issue` is None for a repository label (a LabelSpec)."""
 
     repo: str
-    kind: str  # "create-label", "labels", "comment"
-    issue: object | None
+    issue: Issue | None
     summary: str
     reason: str
     line: int
-    data: dict
+    data: SetLabels | AskTriage | LabelSpec
+
+    @property
+    def kind(self) -> str:
+        """ "create-label", "labels" or "comment"."""
+        return KINDS[type(self.data)]
 
     @property
     def updated_at(self) -> datetime | None:
@@ -380,9 +444,12 @@ class Write:
         return (self.repo, self.issue.number) if self.issue is not None else None
 
 
+KINDS: dict[type, str] = {LabelSpec: "create-label", SetLabels: "labels", AskTriage: "comment"}
+
+
 def writes_for(repo: str, decision: Decision, cfg: Settings) -> list[Write]:
     """For one issue: the label write if its tier labels must change, then the comment."""
-    a, out = decision.assessment, []
+    a, out = decision.assessment, list[Write]()
     issue = a.issue
     if (new := _new_tier_labels(a, decision, cfg)) is not None:
         names, mine = new
@@ -390,25 +457,25 @@ def writes_for(repo: str, decision: Decision, cfg: Settings) -> list[Write]:
         before = ", ".join(a.current) or "no tier label"
         summary = f"#{issue.number} @{issue.user}: {before} -> {', '.join(names) or 'none'}"
         line = decision.rule_line or cfg.lines.get("labels", 0)
-        data = {"labels": kept + names, "marker_label": mine}
-        out.append(Write(repo, "labels", issue, summary, decision.how, line, data))
+        data = SetLabels(tuple(kept + names), mine)
+        out.append(Write(repo, issue, summary, decision.how, line, data))
     if decision.ask:
         body = triage_comment(decision.ask, decision.greeting, decision.details_text)
         asks = " and ".join(_ASKS[k] for k in decision.ask)
         summary = f"#{issue.number} @{issue.user}: ask for {asks}"
         line = cfg.lines.get("triage", 0)
-        out.append(Write(repo, "comment", issue, summary, "triage", line, {"body": body}))
+        out.append(Write(repo, issue, summary, "triage", line, AskTriage(body)))
     return out
 
 
 _ASKS = {DEPLOYMENT: "deployment details", SLOWNESS: "a System Status screenshot"}
 
 
-def _new_tier_labels(a: Assessment, d: Decision, cfg: Settings) -> tuple[list, str] | None:
+def _new_tier_labels(a: Assessment, d: Decision, cfg: Settings) -> tuple[list[str], str] | None:
     """(tier labels to have, the label our marker records), or None to leave them alone."""
     if a.skip or a.owner == "hand":
         return None
-    if a.owner == "both":  # a person added theirs next to ours: theirs stands, ours goes
+    if a.owner == "both" and a.marker:  # a person added theirs next to ours: theirs stands
         return [n for n in a.current if n != a.marker.label], a.marker.label
     if not a.needs_tier and not a.team:
         return None  # the tier was not looked up again, so it did not change: the label stays
@@ -418,17 +485,18 @@ def _new_tier_labels(a: Assessment, d: Decision, cfg: Settings) -> tuple[list, s
     return want, (want[0] if want else "")
 
 
-def labels_to_create(writes: Iterable[Write], existing: Iterable[str], cfg: Settings):
+def labels_to_create(
+    writes: Iterable[Write], existing: Iterable[str], cfg: Settings
+) -> list[LabelSpec]:
     """The tier labels that label writes set and the repository lacks, in tier order."""
-    used = {name for w in writes if w.kind == "labels" for name in w.data["labels"]}
+    used = {name for w in writes if isinstance(w.data, SetLabels) for name in w.data.labels}
     have = {name.lower() for name in existing}
     return [s for t in TIERS if (s := cfg.labels[t]).name in used and s.name.lower() not in have]
 
 
 def create_label_write(repo: str, spec: LabelSpec, cfg: Settings) -> Write:
     summary = f"label '{spec.name}' (#{spec.color}, {spec.description})"
-    data = {"name": spec.name, "color": spec.color, "description": spec.description}
-    return Write(repo, "create-label", None, summary, "missing", cfg.lines.get("labels", 0), data)
+    return Write(repo, None, summary, "missing", cfg.lines.get("labels", 0), spec)
 
 
 @dataclass(frozen=True)
@@ -449,23 +517,27 @@ def budget(writes: Sequence[Write], limit: int, horizon: datetime | None) -> Bud
     changes = []
     for i, w in enumerate(made):
         nxt = writes[i + 1].updated_at if i + 1 < len(writes) else None
-        changes.append(_change(w, nxt or horizon or w.updated_at, writes))
+        changes.append(_change(w, nxt or horizon, writes))
     return Budgeted(tuple(changes), deferred)
 
 
-def _change(w: Write, seen: datetime, writes: Sequence[Write]) -> Change:
+def _change(w: Write, seen: datetime | None, writes: Sequence[Write]) -> Change:
     data: LabelCreate | IssueLabels | IssueComment
-    if w.kind == "create-label":
-        d = w.data
-        data = LabelCreate(w.repo, d["name"], d["color"], d["description"])
-    elif w.kind == "labels":
-        # Count our comments on it this run, made or deferred: a deferred one leaves the
-        # fingerprint unequal, so the next run looks at the issue again.
-        ours = sum(1 for x in writes if x.kind == "comment" and x.key == w.key)
-        marker = Marker(w.data["marker_label"], seen, _fingerprint(w.issue, ours))
-        body = with_marker(w.issue.body, marker)
-        data = IssueLabels(w.repo, w.issue.number, w.issue.updated_at, w.data["labels"], body)
-    else:
-        data = IssueComment(w.data["body"], w.repo, w.issue.number, w.issue.updated_at)
+    match w.data, w.issue:
+        case LabelSpec() as spec, None:
+            data = LabelCreate(w.repo, spec.name, spec.color, spec.description)
+        case SetLabels() as labels, issue if issue is not None:
+            # Count our comments on it this run, made or deferred: a deferred one leaves the
+            # fingerprint unequal, so the next run looks at the issue again.
+            ours = sum(1 for x in writes if x.kind == "comment" and x.key == w.key)
+            marker = Marker(
+                labels.marker_label, seen or issue.updated_at, _fingerprint(issue, ours)
+            )
+            body = with_marker(issue.body, marker)
+            data = IssueLabels(w.repo, issue.number, issue.updated_at, labels.labels, body)
+        case AskTriage() as ask, issue if issue is not None:
+            data = IssueComment(ask.body, w.repo, issue.number, issue.updated_at)
+        case other:
+            raise TypeError(f"not a label write: {other!r}")
     action = {"create-label": "create", "labels": "label", "comment": "comment"}[w.kind]
     return Change(action, w.repo, w.summary, w.reason, w.line, data)
