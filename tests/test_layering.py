@@ -3,6 +3,7 @@ import jobs; the core packages touch no adapter, command line, environment or cl
 prints a traceback (a user gets one readable line, cli.guard)."""
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,10 @@ def test_only_the_runner_looks_at_apply():
     looks = {p.stem for p in SCRIPTS.glob("*.py") if "args.apply" in p.read_text()}
     assert looks == {"runner"}  # cli.parser defines it; runner.run reads it
     assert (SCRIPTS / "runner.py").read_text().count("args.apply") == 1
+
+
+def test_the_type_checker_is_strict_on_every_core():
+    """make test runs mypy with pyproject's settings: every core package is in its files."""
+    mypy = tomllib.loads((SCRIPTS.parent / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert {f"scripts/{package}" for package in CORE_PACKAGES} <= set(mypy["files"])

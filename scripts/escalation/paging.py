@@ -128,10 +128,16 @@ class Secondary:
 
 
 class OnCallRow(Protocol):
-    user_id: str
-    user_name: str
-    start: datetime | None
-    end: datetime | None
+    """What this core reads of who is on call (the PagerDuty adapter's OnCall provides it)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def user_name(self) -> str: ...
+    @property
+    def start(self) -> datetime | None: ...
+    @property
+    def end(self) -> datetime | None: ...
 
 
 def from_pagerduty(rot: Rotation, row: OnCallRow, email: str | None, schedule_id: str) -> Secondary:

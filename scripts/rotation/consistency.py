@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from scripts.rotation import schedule
 from scripts.rotation.model import Rotation, TimeOff
 from scripts.rotation.problems import Problem
+from scripts.rotation.schedule import Shift
 from scripts.rotation.yaml_source import Source
 
 
@@ -18,7 +19,7 @@ def check(rot: Rotation, src: Source) -> list[Problem]:
 def _swap_problems(rot: Rotation, src: Source) -> list[Problem]:
     problems = []
     for i, swap in enumerate(rot.swaps):
-        cycle = rot.cycle(swap.schedule)
+        cycle = rot.cycle_of(swap.schedule)
         first = schedule.defined_from(rot, swap.schedule)
         kind = "days" if swap.single_day else "dates"
         for j, (start, _end, on, _cover) in enumerate(schedule.swap_spans(rot, swap)):
@@ -43,9 +44,9 @@ def _swap_problems(rot: Rotation, src: Source) -> list[Problem]:
     return problems
 
 
-def _next_turn(rot: Rotation, name: str, person: str, day) -> str:
+def _next_turn(rot: Rotation, name: str, person: str, day: date) -> str:
     """' (dave is on 2026-12-14)': the person's nearest own week, a hint for fixing the date."""
-    cycle = rot.cycle(name)
+    cycle = rot.cycle_of(name)
     week = schedule.week_of(rot, schedule.handoff(rot, day))
     for offset in range(len(cycle.order)):
         for candidate in (week + timedelta(weeks=offset), week - timedelta(weeks=offset)):
@@ -84,10 +85,10 @@ def _time_off_problems(rot: Rotation, src: Source) -> list[Problem]:
     return problems
 
 
-def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift) -> list[str]:
+def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift: Shift) -> list[str]:
     """Up to three others on the rotation, free then, whose own week the person could take."""
-    cycle = rot.cycle(name)
-    off = [t for t in rot.time_off]
+    cycle = rot.cycle_of(name)
+    off = list(rot.time_off)
     busy = {
         t.person
         for t in off
@@ -95,7 +96,7 @@ def _who_could_swap(rot: Rotation, name: str, entry: TimeOff, shift) -> list[str
     }
     start, end = time_off_span(rot, entry)
     week = schedule.week_of(rot, shift.start)
-    found = []
+    found: list[str] = []
     for offset in range(1, 2 * len(cycle.order) + 1):
         for candidate_week in (week + timedelta(weeks=offset), week - timedelta(weeks=offset)):
             if candidate_week < schedule.defined_from(rot, name):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.schedule import Shift
 
 HORIZON = timedelta(weeks=52)
 
@@ -22,24 +23,25 @@ class Load:
 
 def load(rot: Rotation, now: datetime) -> Load:
     start = schedule.handoff(rot, schedule.week_of(rot, now))
-    hero: Counter = Counter({p: 0.0 for p in rot.hero.cycle.order})
-    secondary: Counter = Counter()
+    hero: dict[str, float] = {p: 0.0 for p in rot.hero.cycle.order}
+    secondary: dict[str, float] = {}
     for shift in schedule.shifts(rot, start, start + HORIZON):
         # Whole days, so a 167- or 169-hour DST week still counts as exactly one week.
         weeks = round((shift.end - shift.start) / timedelta(days=1)) / 7
-        (hero if shift.schedule == HERO else secondary)[shift.person] += weeks
-    return Load(dict(hero), dict(secondary))
+        counts = hero if shift.schedule == HERO else secondary
+        counts[shift.person] = counts.get(shift.person, 0.0) + weeks
+    return Load(hero, secondary)
 
 
 def warnings(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
     """(rotation.yaml line, message) for uneven hero load and hero weeks next to secondary weeks."""
-    found = []
+    found: list[tuple[int, str]] = []
     counts = load(rot, now).hero
     if counts:
         most, least = max(counts.values()), min(counts.values())
         if most - least > 1:
-            busiest = max(counts, key=counts.get)
-            idlest = min(counts, key=counts.get)
+            busiest = max(counts, key=counts.__getitem__)
+            idlest = min(counts, key=counts.__getitem__)
             found.append(
                 (
                     rot.hero.cycle.line,
@@ -59,7 +61,7 @@ def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
     start = schedule.handoff(rot, schedule.week_of(rot, now))
     end = start + HORIZON
     hero = schedule.schedule_shifts(rot, HERO, start, end)
-    found = []
+    found: list[tuple[int, str]] = []
     for team_key in rot.schedules()[1:]:
         touching = _touching(rot, team_key, hero, start, end)
         count = sum(map(len, touching.values()))
@@ -71,7 +73,7 @@ def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
             shown = ", ".join(sorted(set(days), key=days.index)[:3])
             found.append(
                 (
-                    rot.teams[team_key].secondary.line,
+                    rot.cycle_of(team_key).line,
                     f"{person} has a hero week back to back with a {team_key} secondary "
                     f"week {len(days)} time{'s' if len(days) > 1 else ''} in the next 52 "
                     f"weeks (from {shown}{', ...' if len(set(days)) > 3 else ''}); "
@@ -82,7 +84,9 @@ def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
     return found
 
 
-def _touching(rot: Rotation, team_key: str, hero, start, end) -> dict[str, list[str]]:
+def _touching(
+    rot: Rotation, team_key: str, hero: Sequence[Shift], start: datetime, end: datetime
+) -> dict[str, list[str]]:
     """Person -> the days their rotation secondary week starts or ends at a hero week."""
     touching: dict[str, list[str]] = {}
     for t in schedule.schedule_shifts(rot, team_key, start, end):
@@ -95,15 +99,22 @@ def _touching(rot: Rotation, team_key: str, hero, start, end) -> dict[str, list[
     return touching
 
 
-def _better_first(rot: Rotation, team_key: str, hero, start, end, count: int):
+def _better_first(
+    rot: Rotation,
+    team_key: str,
+    hero: Sequence[Shift],
+    start: datetime,
+    end: datetime,
+    count: int,
+) -> tuple[str, int] | None:
     """(first, touches) for the `first` of the team's secondary that touches fewest, when that
     is fewer than `count`; None when no other first does better."""
-    team = rot.teams[team_key]
-    best = None
-    for first in team.secondary.order:
-        if first == team.secondary.first:
+    team, secondary = rot.teams[team_key], rot.cycle_of(team_key)
+    best: tuple[str, int] | None = None
+    for first in secondary.order:
+        if first == secondary.first:
             continue
-        cycle = replace(team.secondary, first=first)
+        cycle = replace(secondary, first=first)
         teams = {**rot.teams, team_key: replace(team, secondary=cycle)}
         n = sum(map(len, _touching(replace(rot, teams=teams), team_key, hero, start, end).values()))
         if n < count and (best is None or n < best[1]):

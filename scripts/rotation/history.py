@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from scripts.rotation import schedule
-from scripts.rotation.model import Rotation
+from scripts.rotation.model import Cycle, Rotation
+
+Span = tuple[datetime, datetime, str]  # (start, end, person)
 
 
 @dataclass(frozen=True, order=True)
@@ -23,7 +25,7 @@ class Move:
 
 def moves(base: Rotation, new: Rotation, start: datetime, end: datetime) -> list[Move]:
     """Every span in [start, end) where base and new put a different person on a schedule."""
-    result = []
+    result: list[Move] = []
     for key in dict.fromkeys(base.schedules() + new.schedules()):
         old = _owner_spans(base, key, start, end)
         cur = _owner_spans(new, key, start, end)
@@ -49,13 +51,13 @@ def moves(base: Rotation, new: Rotation, start: datetime, end: datetime) -> list
     return result
 
 
-def _owner_spans(rot: Rotation, key: str, start, end) -> list[tuple]:
+def _owner_spans(rot: Rotation, key: str, start: datetime, end: datetime) -> list[Span]:
     if key not in rot.schedules():
         return []
     return [(s.start, s.end, s.person) for s in schedule.schedule_shifts(rot, key, start, end)]
 
 
-def _who(spans: list[tuple], at: datetime) -> str | None:
+def _who(spans: list[Span], at: datetime) -> str | None:
     for s, e, person in spans:
         if s <= at < e:
             return person
@@ -76,9 +78,9 @@ class Rewrite:
 
 def rewrites(base: Rotation, new: Rotation, now: datetime) -> list[Rewrite]:
     """Per schedule whose order/since/first changed: the first started shift it gives to another."""
-    found = []
+    found: list[Rewrite] = []
     for key in new.schedules():
-        old_cycle, new_cycle = base.cycle(key), new.cycle(key)
+        old_cycle, new_cycle = base.cycle(key), new.cycle_of(key)
         if old_cycle is None or _same_cycle(old_cycle, new_cycle):
             continue
         begin = schedule.handoff(new, schedule.defined_from(new, key))
@@ -102,16 +104,16 @@ def rewrites(base: Rotation, new: Rotation, now: datetime) -> list[Rewrite]:
     return found
 
 
-def _same_cycle(a, b) -> bool:
+def _same_cycle(a: Cycle, b: Cycle) -> bool:
     return (a.order, a.since, a.first) == (b.order, b.since, b.first)
 
 
-def _keeper(base: Rotation, new: Rotation, key: str, week) -> str:
+def _keeper(base: Rotation, new: Rotation, key: str, week: date) -> str:
     """Who base puts on at `week`, or the next of base's people who is still in the new order."""
-    cycle = base.cycle(key)
+    cycle, new_order = base.cycle_of(key), new.cycle_of(key).order
     index = (week - cycle.since).days // 7
     for step in range(len(cycle.order)):
         person = cycle.person_at(index + step)
-        if person in new.cycle(key).order:
+        if person in new_order:
             return person
-    return new.cycle(key).order[0]
+    return new_order[0]

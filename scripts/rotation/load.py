@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, time
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jsonschema
@@ -22,9 +24,11 @@ from scripts.rotation.model import (
     TimeOff,
 )
 from scripts.rotation.problems import ConfigError, Problem, suggest
+from scripts.rotation.yaml_source import Path as YamlPath
 from scripts.rotation.yaml_source import Source, parse, read_text
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "rotation.schema.json"
+Raw = dict[str, Any]  # a mapping of rotation.yaml as read (the schema checks its shape)
 _CORE_KEYS = {"timezone", "handoff", "people", "teams", "support_hero", "swaps", "time_off"}
 
 
@@ -42,9 +46,10 @@ def load(path: str | Path, text: str | None = None) -> tuple[Rotation, list[Prob
         src.add((), "the file is empty")
     if isinstance(src.data, dict):  # read, though perhaps with local problems (9:30, no)
         _check_all(src)
-    rot = None if _errors(src) else _build(src)
-    if rot is not None:
-        src.problems.extend(consistency.check(rot, src))
+    if _errors(src):
+        raise ConfigError(_errors(src))
+    rot = _build(src)
+    src.problems.extend(consistency.check(rot, src))
     if _errors(src):
         raise ConfigError(_errors(src))
     return rot, sorted(p for p in src.problems if p.severity != "error")
@@ -72,8 +77,8 @@ def _errors(src: Source) -> list[Problem]:
     return [p for p in src.problems if p.severity == "error"]
 
 
-def _schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def _schema() -> Raw:
+    return cast(Raw, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def _check_schema(src: Source) -> None:
@@ -83,7 +88,7 @@ def _check_schema(src: Source) -> None:
         _schema_problem(src, error, schema)
 
 
-def _schema_problem(src: Source, error, schema: dict) -> None:
+def _schema_problem(src: Source, error: jsonschema.ValidationError, schema: Raw) -> None:
     path = tuple(error.absolute_path)
     kind = error.validator
     if "propertyNames" in error.schema_path:
@@ -135,7 +140,7 @@ def _pattern_hint(pattern: str) -> str:
     return _PATTERN_HINTS.get(pattern, f"does not match {pattern}")
 
 
-def _json_type(value) -> str:
+def _json_type(value: object) -> str:
     return {
         dict: "a mapping",
         list: "a list",
@@ -148,8 +153,13 @@ def _json_type(value) -> str:
 # --- meaning beyond shape -----------------------------------------------------------------
 
 
+def _data(src: Source) -> Raw:
+    """The document, once it is known to be a mapping."""
+    return cast(Raw, src.data)
+
+
 def _check_meaning(src: Source) -> None:
-    data = src.data
+    data = _data(src)
     zone = _check_zone(src, ("timezone",), data["timezone"])  # None when it is no zone
     before = len(src.problems)
     _check_date_fields(src)
@@ -169,7 +179,7 @@ def _check_meaning(src: Source) -> None:
         _warn_heroes_without_secondary(src, data, people, teams)
 
 
-def _check_zone(src: Source, path: tuple, name: str) -> ZoneInfo | None:
+def _check_zone(src: Source, path: YamlPath, name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -198,7 +208,7 @@ def _check_date_fields(src: Source) -> None:
                 src.add(path, f"{value} is outside the years this tool plans for ({YEARS})")
 
 
-def _walk(value, path=()):
+def _walk(value: object, path: YamlPath = ()) -> Iterator[tuple[YamlPath, object]]:
     yield path, value
     if isinstance(value, dict):
         for k, v in value.items():
@@ -208,7 +218,7 @@ def _walk(value, path=()):
             yield from _walk(v, path + (i,))
 
 
-def _check_people(src: Source, people: dict, teams: dict) -> None:
+def _check_people(src: Source, people: Raw, teams: Raw) -> None:
     seen: dict[tuple[str, str], str] = {}
     for handle, person in people.items():
         if teams and person["team"] not in teams:
@@ -228,14 +238,14 @@ def _check_people(src: Source, people: dict, teams: dict) -> None:
             seen[(field, value)] = handle
 
 
-def _unknown_person(src: Source, path: tuple, handle: str, people: dict) -> bool:
+def _unknown_person(src: Source, path: YamlPath, handle: str, people: Raw) -> bool:
     if handle in people:
         return False
     src.add(path, f"'{handle}' is not a person{suggest(handle, people)}")
     return True
 
 
-def _check_cycle(src: Source, path: tuple, cycle: dict, people: dict, weekday: int) -> None:
+def _check_cycle(src: Source, path: YamlPath, cycle: Raw, people: Raw, weekday: int) -> None:
     order = cycle["order"]
     seen = set()
     for i, handle in enumerate(order):
@@ -256,7 +266,7 @@ def _check_cycle(src: Source, path: tuple, cycle: dict, people: dict, weekday: i
         )
 
 
-def _check_swaps(src: Source, data: dict, people: dict, teams: dict) -> None:
+def _check_swaps(src: Source, data: Raw, people: Raw, teams: Raw) -> None:
     schedules = [HERO] + [k for k, t in teams.items() if "secondary" in t]
     for i, swap in enumerate(data.get("swaps", [])):
         path = ("swaps", i)
@@ -273,7 +283,7 @@ def _check_swaps(src: Source, data: dict, people: dict, teams: dict) -> None:
             )
 
 
-def _check_time_off(src: Source, data: dict, people: dict) -> None:
+def _check_time_off(src: Source, data: Raw, people: Raw) -> None:
     for i, entry in enumerate(data.get("time_off", [])):
         _unknown_person(src, ("time_off", i, "person"), entry["person"], people)
         if entry["to"] < entry["from"]:
@@ -282,7 +292,7 @@ def _check_time_off(src: Source, data: dict, people: dict) -> None:
             )
 
 
-def _warn_heroes_without_secondary(src: Source, data: dict, people: dict, teams: dict) -> None:
+def _warn_heroes_without_secondary(src: Source, data: Raw, people: Raw, teams: Raw) -> None:
     if not data["support_hero"].get("hero_is_team_secondary", True):
         return
     for i, handle in enumerate(data["support_hero"]["order"]):
@@ -299,11 +309,11 @@ def _warn_heroes_without_secondary(src: Source, data: dict, people: dict, teams:
 # --- build the model -----------------------------------------------------------------------
 
 
-def _line(src: Source, path: tuple) -> int:
+def _line(src: Source, path: YamlPath) -> int:
     return src.where(path)[0]
 
 
-def _cycle(src: Source, path: tuple, raw: dict) -> Cycle:
+def _cycle(src: Source, path: YamlPath, raw: Raw) -> Cycle:
     return Cycle(
         order=tuple(raw["order"]),
         since=date.fromisoformat(raw["since"]["week"]),
@@ -314,31 +324,32 @@ def _cycle(src: Source, path: tuple, raw: dict) -> Cycle:
     )
 
 
-def _person(src: Source, handle: str, p: dict) -> Person:
+def _person(src: Source, handle: str, p: Raw) -> Person:
     return Person(handle, p["name"], p["email"], p["team"], p.get("github"), p.get("slack"),
                   p.get("timezone"), _line(src, ("people", handle)))  # fmt: skip
 
 
-def _team(src: Source, key: str, t: dict) -> Team:
+def _team(src: Source, key: str, t: Raw) -> Team:
     secondary = (
         _cycle(src, ("teams", key, "secondary"), t["secondary"]) if "secondary" in t else None
     )
     return Team(key, t["name"], t.get("pagerduty_schedule"), secondary, _line(src, ("teams", key)))
 
 
-def _swap(src: Source, i: int, s: dict) -> Swap:
-    dates = tuple(date.fromisoformat(d) for d in s.get("dates") or s["days"])
-    return Swap(tuple(s["people"]), dates, "days" in s, s.get("schedule", HERO),
+def _swap(src: Source, i: int, s: Raw) -> Swap:
+    first, second = (date.fromisoformat(d) for d in s.get("dates") or s["days"])  # two
+    a, b = s["people"]
+    return Swap((a, b), (first, second), "days" in s, s.get("schedule", HERO),
                 s.get("reason", ""), _line(src, ("swaps", i)))  # fmt: skip
 
 
-def _time_off(src: Source, i: int, t: dict) -> TimeOff:
+def _time_off(src: Source, i: int, t: Raw) -> TimeOff:
     return TimeOff(t["person"], date.fromisoformat(t["from"]), date.fromisoformat(t["to"]),
                    t.get("reason", ""), _line(src, ("time_off", i)))  # fmt: skip
 
 
 def _build(src: Source) -> Rotation:
-    data = src.data
+    data = _data(src)
     hh, mm = (int(x) for x in data["handoff"]["time"].split(":"))
     raw_hero = data["support_hero"]
     hero = HeroRotation(

@@ -5,19 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from scripts.markup.github_text import escape
 from scripts.rotation.check_report import affected
 from scripts.rotation.history import Move
-from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.model import HERO, Person, Rotation
 from scripts.rotation.problems import Problem
 
 MARKER = "<!-- support-hero:rotation-check -->"  # how a later run finds the comment again
 MAX_ROWS = 50  # a year of a four-schedule rotation can move; the job summary has every row
 FOOTER = "_support-hero keeps this comment up to date on every push to this pull request._"
 
-Commented = TypeVar("Commented")  # anything with a `body`: the adapter's Comment
+
+class HasBody(Protocol):
+    """What this core reads of a comment: its text (the adapter's Comment provides it)."""
+
+    @property
+    def body(self) -> str | None: ...
+
+
+Commented = TypeVar("Commented", bound=HasBody)
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def _when(rot: Rotation, instant: datetime) -> str:
     return f"{instant.astimezone(rot.zone):%a %d %b %Y %H:%M}"
 
 
-def _person(rots: list[Rotation], handle: str):
+def _person(rots: list[Rotation], handle: str) -> Person | None:
     return next((r.people[handle] for r in rots if handle in r.people), None)
 
 

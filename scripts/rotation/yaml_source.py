@@ -7,12 +7,15 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
+from typing import Any
 
 import yaml
 
 from scripts.rotation.problems import Problem
 
-Path = tuple  # a path of keys and indexes into the document, e.g. ("swaps", 0, "people")
+Path = tuple[
+    str | int, ...
+]  # a path of keys and indexes into the document, e.g. ("swaps", 0, "people")
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -41,9 +44,9 @@ class Source:
 
     file: str
     data: object = None
-    positions: dict = field(default_factory=dict)
-    key_positions: dict = field(default_factory=dict)
-    problems: list = field(default_factory=list)
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int]:
         """1-based line and column of the value (or its key) at path, or its nearest parent."""
@@ -51,21 +54,23 @@ class Source:
         path = tuple(path)
         while path and path not in table and path not in self.positions:
             path = path[:-1]
-        return table.get(path) or self.positions.get(path, (1, 1))
+        return table.get(path) or self.positions.get(path) or (1, 1)
 
-    def problem(self, path: Path, message: str, severity: str = "error", key=False) -> Problem:
+    def problem(
+        self, path: Path, message: str, severity: str = "error", key: bool = False
+    ) -> Problem:
         line, col = self.where(path, key=key)
         return Problem(self.file, line, col, path_text(path), message, severity)
 
-    def add(self, path: Path, message: str, severity: str = "error", key=False) -> None:
+    def add(self, path: Path, message: str, severity: str = "error", key: bool = False) -> None:
         self.problems.append(self.problem(path, message, severity, key))
 
 
-def _mark(node) -> tuple[int, int]:
+def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _scalar(src: Source, node: yaml.ScalarNode, path: Path):
+def _scalar(src: Source, node: yaml.ScalarNode, path: Path) -> Any:
     text = node.value
     if node.style is not None:  # quoted or block scalars are always strings
         return text
@@ -92,10 +97,10 @@ def _scalar(src: Source, node: yaml.ScalarNode, path: Path):
     return text
 
 
-def _build(src: Source, node, path: Path):
+def _build(src: Source, node: yaml.Node, path: Path) -> Any:
     src.positions[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
-        result = {}
+        result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = _build(src, key_node, path + ("<key>",))
             src.positions.pop(path + ("<key>",), None)
@@ -119,10 +124,11 @@ def _build(src: Source, node, path: Path):
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(src, item, path + (i,)) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)  # YAML has no fourth kind of node
     return _scalar(src, node, path)
 
 
-def read_text(path: str | os.PathLike) -> tuple[str | None, list[Problem]]:
+def read_text(path: str | os.PathLike[str]) -> tuple[str | None, list[Problem]]:
     """A config file's text, or the problem that stops it: a symbolic link, not a regular file
     (a device, a FIFO, /dev/zero), over MAX_BYTES, or not UTF-8 (with the line:col of the first
     bad byte). Nothing is read past the size limit."""
