@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import fakes.world
 from bench import scenario
 from bench.cases import NOW, _directory, run_job, write_config
 from bench.harness import Run, measure
@@ -37,23 +37,25 @@ def _top_level_since(slack: SlackFake, since: datetime) -> int:
     return sum(float(m["ts"]) >= _ts(since) for m in slack.messages(CHANNEL))
 
 
-@dataclass
-class World:
+class World(fakes.world.World):
     """The support channel, the repositories and the inbox, seeded as the scenario says."""
 
     slack: SlackFake
     github: GitHubFake
     papercups: PapercupsFake
-    channel: scenario.SlackChannel
-    issues: list
-    inbox: scenario.Inbox
-    ids: dict  # rotation handle -> Slack user ID
-    config: Path
-    env: dict
 
-    @property
-    def fakes(self):
-        return [self.slack, self.github, self.papercups]
+    def __init__(self, sc: scenario.Scenario, slack: SlackFake, github: GitHubFake,
+                 papercups: PapercupsFake, ids: dict, config: Path, directory: Path):  # fmt: skip
+        super().__init__(slack=slack, github=github, papercups=papercups)
+        repos = [REPOS.format(r) for r in range(sc.scale.repos)]
+        rot = rotation.load(config)[0]
+        agents = [p.email for p in list(rot.people.values())[:AGENTS]]
+        self.channel = scenario.slack_channel(sc.scale, list(ids.values()), NOW)
+        self.issues = scenario.support_issues(sc.scale, repos, NOW)
+        self.inbox = scenario.papercups_inbox(sc.scale, agents, NOW)
+        self.ids = ids  # rotation handle -> Slack user ID
+        self.config = config
+        self.env_vars = self.env() | {"CUSTOMERS_FILE": str(directory)}
 
 
 def _config_text(sc: scenario.Scenario) -> str:
@@ -72,7 +74,7 @@ def _seed_world(w: World, rot, shift_start: datetime) -> None:
     parents = scenario.seed_slack(w.slack, CHANNEL, w.channel, before=shift_start)
     w.slack.now = shift_start
     args = ["--config", str(w.config), "--now", shift_start.isoformat(), "--apply"]
-    run_job("post_handoff", args, w.env)
+    run_job("post_handoff", args, w.env_vars)
     scenario.seed_slack(w.slack, CHANNEL, w.channel, since=shift_start, parents=parents)
     w.slack.now = NOW
     for r in range(len({i.repo for i in w.issues})):
@@ -88,18 +90,8 @@ def world(sc: scenario.Scenario, workdir: Path, slack, github, papercups) -> Wor
     rot = rotation.load(config)[0]
     slack.now = NOW
     ids = slack.seed_from_rotation(rot)
-    repos = [REPOS.format(r) for r in range(sc.scale.repos)]
-    agents = [p.email for p in list(rot.people.values())[:AGENTS]]
-    env = fake_env(slack, github, papercups) | {
-        "CUSTOMERS_FILE": str(_directory(workdir, scenario.DIRECTORY_DOMAINS))
-    }
-    w = World(
-        slack, github, papercups,
-        scenario.slack_channel(sc.scale, list(ids.values()), NOW),
-        scenario.support_issues(sc.scale, repos, NOW),
-        scenario.papercups_inbox(sc.scale, agents, NOW),
-        ids, config, env,
-    )  # fmt: skip
+    directory = _directory(workdir, scenario.DIRECTORY_DOMAINS)
+    w = World(sc, slack, github, papercups, ids, config, directory)
     _seed_world(w, rot, schedule.handoff(rot, schedule.week_of(rot, NOW)))
     return w
 
@@ -212,7 +204,7 @@ def flag_stale(sc: scenario.Scenario, latency: float, workdir: Path) -> list[Run
     with SlackFake() as slack, GitHubFake(clock=NOW) as github, PapercupsFake(clock=NOW) as pc:
         w = world(sc, workdir, slack, github, pc)
         rot = rotation.load(w.config)[0]
-        for fake in w.fakes:
+        for fake in w:
             fake.latency = latency
         asker = w.channel.customers[0][0]
         new_people = int(asker not in _slack_people(w))
@@ -233,7 +225,7 @@ def flag_stale(sc: scenario.Scenario, latency: float, workdir: Path) -> list[Run
                 joined = 0 if state == "first run" else new_people
                 minimum = flag_stale_minimum(w, rot, now, writes, joined)
                 args += [] if state == "first run" else ["--state", ""]
-            run = measure(w.fakes, "flag_stale", state, args, w.env, minimum)
+            run = measure(list(w), "flag_stale", state, args, w.env_vars, minimum)
             run.note = _bound_note(run)
             runs.append(run)
     return runs

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if edited:
             Path(paths[PR_CONFIG]).write_text(edited, encoding="utf-8")
         results = tour(sections(rot, world.pr, bool(edited)), world, paths, args)
-        violations = [v for fake in world.fakes for v in fake.violations]
+        violations = [v for fake in world for v in fake.violations]
     return summary(results, violations)
 
 
@@ -103,7 +103,7 @@ def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list
             continue
         for run in section.runs:
             print("\n" + command_line(run, shown))
-            if names := sorted(set(world.env(*run.services)) - set(world.env())):
+            if names := sorted(set(world.job_env(*run.services)) - set(world.job_env())):
                 print(f"  (env set by the demo: {', '.join(names)})")
             code, output = run_job(run, paths, world, args.now)
             for key in (PR_CONFIG, SENTRY_CONFIG, STATE):  # temporary files by the names shown
@@ -124,7 +124,7 @@ def run_job(run: Run, paths: dict[str, str], world: World, now: datetime) -> tup
     proc = subprocess.run(
         [sys.executable, "-m", f"scripts.{run.job}", *config, *args, "--now", now.isoformat()],
         cwd=ROOT,
-        env=world.env(*run.services),
+        env=world.job_env(*run.services),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import fakes.world
 from demo import support
-from fakes.base import FakeService, fake_env
+from fakes.base import FakeService
 from fakes.github import GitHubFake
 from fakes.pagerduty import PagerDutyFake
 from fakes.pagerduty_events import PagerDutyEventsFake
@@ -18,20 +18,17 @@ from fakes.slack import SlackFake
 from scripts.rotation.model import Rotation
 from scripts.tiers import directory
 
-_FAKES = ("pagerduty", "events", "slack", "github", "papercups", "sentry")
 SUPPORT_REPO = "kestrel-example/support"  # fictional: where rotation.yaml's pull requests live
-# What a job could pick up from the shell running the demo: a real token, URL or directory.
-_ENV_SUFFIXES = ("_TOKEN", "_API_URL", "_EVENTS_URL")
-_ENV_NAMES = frozenset({
-    "PAGERDUTY_ROUTING_KEYS", "PAGERDUTY_FROM_EMAIL", "CUSTOMERS_YAML", "CUSTOMERS_FILE",
-    "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY", "SSL_CERT_FILE",
-    "REQUESTS_CA_BUNDLE",
+# Beside every service's token and address (fakes.world): what else a job could pick up from the
+# shell running the demo, a setting or an Actions variable.
+_SHELL_ONLY = frozenset({
+    "PAGERDUTY_FROM_EMAIL", "PAPERCUPS_EMAIL", "CUSTOMERS_FILE", "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY", "GITHUB_REPOSITORY",
 })  # fmt: skip
 
 
-@dataclass
-class World:
-    """The started fakes; `pr` is a pull request on SUPPORT_REPO that edits the rotation."""
+class World(fakes.world.World):
+    """Every fake, started; `pr` is a pull request on SUPPORT_REPO that edits the rotation."""
 
     pagerduty: PagerDutyFake
     events: PagerDutyEventsFake
@@ -39,22 +36,16 @@ class World:
     github: GitHubFake
     papercups: PapercupsFake
     sentry: SentryFake
-    customers: str  # the customer directory's path
-    pr: int = 0
 
-    @property
-    def fakes(self) -> list[FakeService]:
-        return [getattr(self, name) for name in _FAKES]
+    def __init__(self, customers: str, **fakes: FakeService):
+        super().__init__(**fakes)
+        self.customers = customers  # the customer directory's path
+        self.pr = 0
 
-    def env(self, *services: str) -> dict[str, str]:
+    def job_env(self, *services: str) -> dict[str, str]:
         """The environment a job gets: the shell's without secrets, plus the named fakes'."""
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in _ENV_NAMES and not k.endswith(_ENV_SUFFIXES)
-        }
-        fakes = [getattr(self, s) for s in services if s in _FAKES]
-        env = clean | fake_env(*fakes)
+        shell = {k: v for k, v in os.environ.items() if k not in _SHELL_ONLY}
+        env = self.environ(shell, [s for s in services if s in self.fakes])
         if "github" in services:  # set by Actions itself
             env["GITHUB_REPOSITORY"] = SUPPORT_REPO
         if "customers" in services:  # label_issues: the directory (a secret in real life)
@@ -73,15 +64,15 @@ def start(
     """Every fake started (stopped when `stack` closes) and seeded as a new organisation's;
     Sentry from `sentry_rot`'s `sentry` section (default: `rot`'s)."""
     world = World(
-        PagerDutyFake(clock=now),
-        PagerDutyEventsFake(clock=now),
-        SlackFake(),
-        GitHubFake(clock=now - timedelta(hours=3)),  # the issues were opened this morning
-        PapercupsFake(clock=now),
-        SentryFake(clock=now),
         customers,
+        pagerduty=PagerDutyFake(clock=now),
+        events=PagerDutyEventsFake(clock=now),
+        slack=SlackFake(),
+        github=GitHubFake(clock=now - timedelta(hours=3)),  # the issues were opened this morning
+        papercups=PapercupsFake(clock=now),
+        sentry=SentryFake(clock=now),
     )
-    for fake in world.fakes:
+    for fake in world:
         # Violations are reported by the demo itself, after every job has run.
         fake.check_on_exit = False
         stack.enter_context(fake)
@@ -100,6 +91,6 @@ def start(
     world.papercups.seed_from_rotation(rot, now)
     support.seed_papercups(world.papercups)
     world.sentry.seed_from_rotation(sentry_rot or rot, now)
-    for fake in world.fakes:
+    for fake in world:
         fake.latency = latency
     return world

@@ -4,6 +4,7 @@ import pytest
 
 from fakes.hubspot import HubSpotFake
 from fakes.stripe import StripeFake
+from fakes.world import World
 from scripts import build_customers
 from scripts.tiers import build
 from scripts.tiers import directory as tiers
@@ -78,8 +79,7 @@ def test_hand_added_recognition_is_kept():
 @pytest.fixture
 def services(monkeypatch):
     with StripeFake() as stripe, HubSpotFake() as hubspot:
-        for name, value in (stripe.env() | hubspot.env()).items():
-            monkeypatch.setenv(name, value)
+        World(stripe=stripe, hubspot=hubspot).point(monkeypatch)
         yield stripe, hubspot
 
 

@@ -150,6 +150,6 @@ def test_a_job_gets_nothing_secret_from_the_shell(monkeypatch):
     shell |= {"CUSTOMERS_YAML": "customers: []", "PAGERDUTY_ROUTING_KEYS": "{}", "HOME": "/h"}
     for name, value in shell.items():
         monkeypatch.setenv(name, value)
-    env = world.World(None, None, None, None, None, None, "customers.yaml").env("customers")
+    env = world.World("customers.yaml").job_env("customers")
     assert env["HOME"] == "/h" and env["CUSTOMERS_FILE"] == "customers.yaml"
     assert not (set(shell) - {"HOME"}) & set(env)

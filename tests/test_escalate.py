@@ -1,13 +1,12 @@
 """escalate end to end: the real `pagerduty` and slack_sdk clients against the three fakes."""
 
 import json
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from fakes.base import fake_env
+import fakes.world
 from fakes.pagerduty import PagerDutyFake
 from fakes.pagerduty_events import PagerDutyEventsFake
 from fakes.slack import WORKSPACE_URL, SlackFake
@@ -30,31 +29,13 @@ SECRETS_ENV = (
 )
 
 
-@dataclass
-class World:
+class World(fakes.world.World):
     """The three fakes seeded from ROTATION_YAML at NOW, and the job's environment."""
 
-    pd: PagerDutyFake
-    events: PagerDutyEventsFake
-    slack: SlackFake
-    config: Path
-    monkeypatch: pytest.MonkeyPatch
-    ids: dict = field(default_factory=dict)  # handle -> Slack user ID
-    printed: list = field(default_factory=list)
-
-    @property
-    def fakes(self):
-        return (self.pd, self.events, self.slack)
-
-    def requests(self) -> tuple[int, int, int]:
-        return tuple(f.count() for f in self.fakes)
-
-    def writes(self) -> tuple[int, int, int]:
-        return tuple(f.writes() for f in self.fakes)
-
-    def reset_counts(self) -> None:
-        for fake in self.fakes:
-            fake.reset_counts()
+    def __init__(self, pd, events, slack, config: Path, monkeypatch, ids: dict):
+        super().__init__(pd=pd, events=events, slack=slack)
+        self.config, self.monkeypatch, self.ids = config, monkeypatch, ids  # ids: handle -> Slack
+        self.printed: list[str] = []
 
     def setenv(self, **env) -> None:
         for name, value in env.items():
@@ -86,7 +67,7 @@ def world(monkeypatch, tmp_path):
         events.seed_from_rotation(rot)
         slack.now = NOW
         w = World(pd, events, slack, config, monkeypatch, slack.seed_from_rotation(rot))
-        w.setenv(**fake_env(pd, events, slack))
+        w.point(monkeypatch)
         yield w
     printed = "\n".join(w.printed)
     for secret in w.secrets():  # never printed, whatever happened

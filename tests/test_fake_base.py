@@ -1,6 +1,7 @@
 """The fake service base: serving, spec checks, faults and accounting, with real HTTP clients."""
 
 import functools
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,6 +11,7 @@ import requests
 
 from fakes import spec as specs
 from fakes.base import FakeService, fake_env, route
+from fakes.world import World
 
 PET = {
     "type": "object",
@@ -393,3 +395,17 @@ def test_swagger_spec_with_the_slack_client():
         with pytest.raises(slack_sdk.errors.SlackApiError, match="400"):
             client.chat_postMessage(channel="C0123ABCDE", text="hi", colour="red")
         expect_violations(fake, "(POST /chat.postMessage): undeclared argument 'colour'")
+
+
+def test_a_world_points_a_job_at_its_fakes_and_nothing_else(slack_fake, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-a-real-one")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_a_real_one")  # a service the world does not hold
+    world = World(slack=slack_fake)
+    world.point(monkeypatch)
+    assert os.environ["SLACK_API_URL"] == slack_fake.url
+    assert os.environ["SLACK_BOT_TOKEN"] == slack_fake.token and "GITHUB_TOKEN" not in os.environ
+    shell = {"HOME": "/h", "PAGERDUTY_TOKEN": "u+real", "STRIPE_API_URL": "https://api.stripe.com"}
+    assert world.environ(shell, []) == {"HOME": "/h"}
+    assert world.slack is slack_fake and world.requests() == (0,)
+    with pytest.raises(AttributeError, match="its fakes: \\['slack'\\]"):
+        world.github  # noqa: B018

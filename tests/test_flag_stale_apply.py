@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from fakes.base import fake_env
+import fakes.world
 from fakes.github import GitHubFake
 from fakes.papercups import PapercupsFake
 from fakes.slack import SlackFake
@@ -35,19 +35,15 @@ from tests.stale_world import (
 MONDAY = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)  # bo's shift began at 09:00 (London = UTC)
 
 
-class World:
+class World(fakes.world.World):
     """The three services, seeded with one late Focus conversation each (30 minutes is late)."""
 
     def __init__(self, slack: SlackFake, github: GitHubFake, papercups: PapercupsFake, config):
-        self.slack, self.github, self.papercups, self.config = slack, github, papercups, config
+        super().__init__(slack=slack, github=github, papercups=papercups)
+        self.config = config
 
     def counts(self) -> tuple[int, int]:
-        fakes = (self.slack, self.github, self.papercups)
-        return sum(f.reads() for f in fakes), sum(f.writes() for f in fakes)
-
-    def reset(self) -> None:
-        for fake in (self.slack, self.github, self.papercups):
-            fake.reset_counts()
+        return sum(f.reads() for f in self), sum(self.writes())
 
     def digests(self) -> list[dict]:
         return top_level(self.slack, DIGEST)
@@ -70,8 +66,8 @@ def world(monkeypatch, tmp_path, capsys):
         GitHubFake(clock=NOW) as github,
         PapercupsFake(clock=NOW) as papercups,
     ):  # leaving the block fails the test on any spec violation in any of them
-        for name, value in fake_env(slack, github, papercups).items():
-            monkeypatch.setenv(name, value)
+        w = World(slack, github, papercups, config)
+        w.point(monkeypatch)
         monkeypatch.setenv("CUSTOMERS_YAML", DIRECTORY)
         monkeypatch.delenv("CUSTOMERS_FILE", raising=False)
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
@@ -80,7 +76,6 @@ def world(monkeypatch, tmp_path, capsys):
         slack.now = MONDAY  # this week's handoff message, with its open-conversations block
         assert post_handoff.main(["--config", config, "--now", MONDAY.isoformat(), "--apply"]) == 0
         capsys.readouterr()
-        w = World(slack, github, papercups, config)
         w.sam = say(slack, ago(minutes=45), SAM[0], "Dashboards are down!")
         github.add_repo(REPO)
         w.issue = github.add_issue(REPO, "shopdev", "500 on login", created_at=ago(minutes=40))
@@ -91,7 +86,7 @@ def world(monkeypatch, tmp_path, capsys):
             "conversations": [{"customer": "ada@acme.example",
                                "messages": [{"at": ago(minutes=50).isoformat(), "body": "hi"}]}],
         })  # fmt: skip
-        w.reset()
+        w.reset_counts()
         yield w
 
 
@@ -125,7 +120,7 @@ def test_digest_nudges_and_handoff_block_once_then_nothing(world, capsys):
     assert (world.slack.reads(), world.slack.writes()) == (4, 5)
     assert (world.github.count(), world.papercups.count()) == (1, 1)
 
-    world.reset()
+    world.reset_counts()
     code, out, err = apply(world, capsys)
     assert code == 0, err
     assert world.counts()[1] == 0 and "No changes" in out
@@ -142,12 +137,12 @@ def nudges_url(world) -> str:
 def test_the_digest_is_updated_in_place_and_a_new_day_gets_a_new_one(world, capsys):
     assert apply(world, capsys)[0] == 0
     (first,) = world.digests()
-    world.reset()
+    world.reset_counts()
     assert apply(world, capsys, NOW + timedelta(minutes=10))[0] == 0
     (digest,) = world.digests()
     assert digest["ts"] == first["ts"] and "edited" in digest and "waiting 55m" in digest["text"]
     assert (world.slack.count("POST", "/chat.update"), world.slack.writes()) == (1, 1)
-    world.reset()
+    world.reset_counts()
     tomorrow = NOW + timedelta(days=1)
     assert apply(world, capsys, tomorrow)[0] == 0
     assert [d["metadata"]["event_payload"]["day"] for d in world.digests()] == [
@@ -158,12 +153,12 @@ def test_nudges_once_per_threshold_across_runs(world, capsys):
     assert apply(world, capsys)[0] == 0
     later = NOW + timedelta(hours=4)  # Focus: very late after 4 hours
     for _ in range(2):
-        world.reset()
+        world.reset_counts()
         assert apply(world, capsys, later)[0] == 0
     assert world.counts()[1] == 0  # the second run at `later`: nothing more
     levels = sorted(m["metadata"]["event_payload"]["key"].rsplit("#", 1)[1] for m in world.nudges())
     assert levels == ["late"] * 3 + ["very_late"] * 3
-    world.reset()
+    world.reset_counts()
     assert apply(world, capsys, later + timedelta(days=1))[0] == 0
     assert len(world.nudges()) == 6  # yesterday's digest thread still holds the keys
     assert len(world.digests()) == 2
@@ -173,7 +168,7 @@ def test_a_reply_ends_the_wait_and_a_new_wait_starts_afresh(world, capsys):
     assert apply(world, capsys)[0] == 0
     say(world.slack, NOW + timedelta(minutes=5), IDS["ann"], "Fixed!", world.sam)
     say(world.slack, NOW + timedelta(minutes=10), SAM[0], "Down again", world.sam)
-    world.reset()
+    world.reset_counts()
     assert apply(world, capsys, NOW + timedelta(minutes=50))[0] == 0
     keys = [m["metadata"]["event_payload"]["key"] for m in world.nudges()]
     new_wait = f"@{(NOW + timedelta(minutes=10)).timestamp():.0f}#late"
@@ -203,7 +198,7 @@ def test_a_failed_post_exits_1_and_the_next_run_finishes(world, capsys):
     code, _, err = apply(world, capsys)
     assert code == 1 and "error: post Slack C0SUPPORT1" in err
     assert world.digests() == [] and len(world.nudges()) == 1  # only the one in sam's thread
-    world.reset()
+    world.reset_counts()
     assert apply(world, capsys)[0] == 0
     assert (len(world.digests()), len(world.nudges())) == (1, 3)
 
@@ -218,7 +213,7 @@ def test_apply_without_a_token_writes_nothing(world, capsys, monkeypatch):
 def test_handoff_rerun_keeps_the_counts(world, capsys):
     assert apply(world, capsys)[0] == 0
     block = world.open_block()
-    world.reset()
+    world.reset_counts()
     world.slack.now = NOW
     assert post_handoff.main(["--config", world.config, "--now", NOW.isoformat(), "--apply"]) == 0
     assert world.slack.count("POST", "/chat.update") == 0 and world.open_block() == block
@@ -323,5 +318,5 @@ def test_a_lost_answer_posts_no_second_digest_or_nudge(world, capsys):
     code, _, err = apply(world, capsys)
     assert code == 0, err
     assert (len(world.digests()), len(world.nudges())) == (1, 3)
-    world.reset()
+    world.reset_counts()
     assert apply(world, capsys)[0] == 0 and world.counts()[1] == 0

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from fakes.github import GitHubFake
+from fakes.world import World
 from scripts.sources import conversations
 from scripts.sources import state as stale_state
 from scripts.stale import clock as stale
@@ -110,10 +111,8 @@ def test_tier_label_wins_over_the_directory():
 def github(monkeypatch, tmp_path):
     with GitHubFake(clock=NOW) as fake:  # leaving the block fails on any spec violation
         fake.add_repo(REPO)
-        for name, value in fake.env().items():
-            monkeypatch.setenv(name, value)
-        for name in ("SLACK_BOT_TOKEN", "PAPERCUPS_TOKEN", "CUSTOMERS_YAML", "CUSTOMERS_FILE"):
-            monkeypatch.delenv(name, raising=False)
+        World(github=fake).point(monkeypatch)  # GitHub alone: no other service is asked
+        monkeypatch.delenv("CUSTOMERS_FILE", raising=False)
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
         fake.config = write_config(tmp_path)
         yield fake

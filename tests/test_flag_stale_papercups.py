@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fakes.base import fake_env
 from fakes.papercups import PapercupsFake
+from fakes.world import World
 from scripts import flag_stale
 from scripts.rotation.load import load
 from scripts.sources import conversations as stale_sources
@@ -36,10 +36,8 @@ def config(tmp_path):
 @pytest.fixture
 def job(papercups, config, monkeypatch, capsys, tmp_path):
     """Run flag_stale against the fake; answers (exit code, stdout, stderr)."""
-    for name, value in fake_env(papercups).items():
-        monkeypatch.setenv(name, value)
-    for name in ("SLACK_BOT_TOKEN", "GITHUB_TOKEN", "CUSTOMERS_YAML", "CUSTOMERS_FILE"):
-        monkeypatch.delenv(name, raising=False)  # Papercups alone: no other service is asked
+    World(papercups=papercups).point(monkeypatch)  # Papercups alone: no other service is asked
+    monkeypatch.delenv("CUSTOMERS_FILE", raising=False)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
 
     def run(*args: str, cfg=config) -> tuple[int, str, str]:

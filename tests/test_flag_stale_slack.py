@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from fakes.slack import BOT_USER
+from fakes.world import World
 from scripts.clients.slack import Message
 from scripts.markup.slack_ts import ts_of
 from scripts.sources import conversations
@@ -88,10 +89,8 @@ def slack(slack_fake, monkeypatch, tmp_path):
     slack_fake.seed_from_rotation(rotation.load(config)[0])
     add_customers(slack_fake, SAM, LEE, KIM)
     slack_fake.add_user("U0AUTO001", "auto@bots.example", "Auto Responder", bot=True)
-    for name, value in slack_fake.env().items():
-        monkeypatch.setenv(name, value)
-    for name in ("GITHUB_TOKEN", "PAPERCUPS_TOKEN", "CUSTOMERS_YAML", "CUSTOMERS_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    World(slack=slack_fake).point(monkeypatch)  # Slack alone: no other service is asked
+    monkeypatch.delenv("CUSTOMERS_FILE", raising=False)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     slack_fake.config = config
     return slack_fake

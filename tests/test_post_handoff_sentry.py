@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fakes.sentry import SentryFake
+from fakes.world import World
 from scripts import post_handoff
 from scripts.handoff import weekly
 from scripts.rotation import load as rotation
@@ -44,8 +45,7 @@ def slack(slack_fake, sentry, monkeypatch):
     """The Slack fake seeded with the rotation's people; the job's environment points at both."""
     rot = rotation.load("rotation.yaml", text=ROTATION_YAML)[0]
     slack_fake.ids = slack_fake.seed_from_rotation(rot)
-    for name, value in (slack_fake.env() | sentry.env()).items():
-        monkeypatch.setenv(name, value)
+    World(slack=slack_fake, sentry=sentry).point(monkeypatch)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     return slack_fake
 
