@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fakes.world import SERVICE_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 PEAK_MARK = "\n@@peak-rss-kib "
 # `python -m <module> args` that prints its own peak RSS (VmHWM) last. Not ru_maxrss: Linux
@@ -59,9 +61,10 @@ class Run:
 
 def run_job(job: str, args: list[str], env: dict[str, str]) -> tuple[int, float, float, float, str]:
     """(exit code, wall s, CPU s, peak RSS MiB, stdout+stderr) of `python -m scripts.<job>`."""
-    clean = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
-    clean.pop("GITHUB_ACTIONS", None)
-    clean.pop("GITHUB_STEP_SUMMARY", None)
+    # the shell's environment without a token or address of any service (it reaches the fakes
+    # in `env` only), and not as if in Actions
+    shell = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    clean = {k: v for k, v in shell.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", _REPORT_PEAK, f"scripts.{job}", *args],
