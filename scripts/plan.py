@@ -213,8 +213,9 @@ class Change:
     summary: str  # what a person reads: "Wed 16 Dec 09:00 -> ...: frank covers erin"
     reason: str = ""  # why: "swap", "hero-as-secondary", "drift", ...
     line: int = 0  # the rotation.yaml line it comes from, 0 when none
-    # What the adapter needs to apply it: a typed write, or (not yet typed) a dict.
-    data: Write | dict[str, Any] = field(default_factory=dict, compare=False)
+    # What the adapter needs to apply it; None: shown only (the service was not read, so the
+    # plan gives the desired state, which an apply reads before it writes)
+    data: Write | None = field(default=None, compare=False)
 
     def where(self, config: str) -> str:
         return f"{config}:{self.line}" if self.line else ""
