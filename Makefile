@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv check test lint lint-workflows typecheck bench demo clean
+.PHONY: venv check test lint lint-workflows typecheck browser bench demo clean
 
 # Python 3.11 or newer, said in one line; a failed install leaves no half-built .venv behind.
 $(VENV)/.installed: requirements.txt requirements-build-customers.txt requirements-dev.txt
@@ -35,7 +35,19 @@ lint-workflows: venv
 typecheck: venv
 	$(PY) -m mypy
 
-test: venv lint lint-workflows typecheck
+# The headless browser the calendar page is tested in: Debian's chromium, installed where it can
+# be (root, with apt-get); elsewhere those tests are skipped and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (Debian's package) for the calendar page's browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq chromium >/dev/null 2>&1 \
+	      || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else echo "no chromium, and no root apt-get to install it: the browser tests will be skipped"; fi; }
+
+test: venv browser lint lint-workflows typecheck
 	$(PY) -m pytest -q
 
 bench: venv

@@ -73,6 +73,7 @@ VARIABLES = (
     Variable("GITHUB_SERVER_URL", "actions", "escalate, notify_failure", "for the run's address"),
     Variable("GITHUB_RUN_ID", "actions", "escalate, notify_failure", "for the run's address"),
     Variable("GITHUB_ACTOR", "actions", "escalate", "who started the run"),
+    Variable("GITHUB_SHA", "actions", "publish_calendar", "the commit the site is built from"),
 )  # fmt: skip
 SECRETS = tuple(v.name for v in VARIABLES if v.kind == "secret")
 KINDS = {

@@ -34,6 +34,8 @@ JOBS = (
         "docs/escalate.md"),
     Job("notify_failure", "posts a failed scheduled run's link to the support channel",
         "docs/setup.md"),
+    Job("publish_calendar", "calendar feeds for everyone's calendar app, and a page with the "
+        "rotation at a glance", "docs/calendar.md"),
     Job("services", "tells a workflow whether rotation.yaml switches its service on",
         "docs/setup.md"),
 )  # fmt: skip

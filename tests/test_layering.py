@@ -24,7 +24,8 @@ FRAME = (
 # The pure cores, a package per concern: decisions only, with `now` passed in (DESIGN.md, "Pure
 # core, thin edges"). sources/ (readers over the adapters, flag_stale's state) and clients/ are
 # the edges.
-CORE_PACKAGES = ("rotation", "pagerduty", "handoff", "markup", "tiers", "stale", "escalation")
+CORE_PACKAGES = ("rotation", "pagerduty", "handoff", "markup", "tiers", "stale", "escalation",
+                 "calendar")  # fmt: skip
 CORES = sorted(p for pkg in CORE_PACKAGES for p in (SCRIPTS / pkg).glob("*.py"))
 
 
