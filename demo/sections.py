@@ -19,6 +19,7 @@ from scripts.stale.digest import EVENT_TYPE as DIGEST
 # rotation with a `sentry` section (the example's is commented out: the demo switches it on).
 CONFIG, PR_CONFIG, SENTRY_CONFIG = "{config}", "{pr_config}", "{sentry_config}"
 STATE = "{stale_state}"  # flag_stale's state file: in the demo's temporary folder, not yours
+SITE = "{site}"  # publish_calendar's site: kept after the demo, to open in a browser
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,13 @@ def sections(rot: Rotation, pr_number: int, has_pr: bool) -> list[Section]:
                 ),
             ),
             needs="scripts.escalate",
+        ),
+        Section(
+            "publish_calendar: the rotation as a calendar",
+            "A feed per person and per schedule for any calendar app, and a page with the "
+            "rotation at a glance (no token, no network; GitHub Pages publishes it).",
+            (Run("publish_calendar", ("--out", SITE)),),
+            needs="scripts.publish_calendar",
         ),
     ]
 

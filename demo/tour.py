@@ -19,6 +19,7 @@ from demo.sections import (
     CONFIG,
     PR_CONFIG,
     SENTRY_CONFIG,
+    SITE,
     STATE,
     Run,
     Section,
@@ -37,6 +38,7 @@ RULE = "=" * 100
 PR_SHOWN = "pr/rotation.yaml"  # the PR's rotation.yaml, in a temporary folder
 STATE_SHOWN = "flag_stale.sqlite"  # flag_stale's state, in the same folder
 SENTRY_SHOWN = "sentry/rotation.yaml"  # yours with its `sentry` section on, in the same folder
+SITE_DEFAULT = ".cache/support-hero/site"  # the calendar site: kept, to open after the demo
 _BLOCKS = re.compile(r"^(Message \(Block Kit JSON\)):\n\[\n.*?^\]$", re.M | re.S)
 
 
@@ -53,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--now", type=cli.parse_now, default=NOW, help=f"default {NOW.isoformat()}")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     p.add_argument("--verbose", action="store_true", help="show every line, Block Kit JSON too")
+    p.add_argument(
+        "--site",
+        default=SITE_DEFAULT,
+        help=f"where the calendar site goes (default {SITE_DEFAULT})",
+    )
     return p
 
 
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="support-hero-demo-")))
         paths = {CONFIG: config, PR_CONFIG: str(tmp / "rotation.yaml"), SENTRY_CONFIG: config,
-                 STATE: str(tmp / "flag_stale.sqlite")}  # fmt: skip
+                 STATE: str(tmp / "flag_stale.sqlite"), SITE: args.site}  # fmt: skip
         sentry_rot = rot if "sentry" in rot.settings else sentry_config(config, tmp, paths)
         customers = _in_repo(args.customers)
         world = worlds.start(stack, rot, customers, args.now, args.latency, sentry_rot)
@@ -94,6 +101,7 @@ def tour(todo: list[Section], world: World, paths: dict[str, str], args) -> list
     results = []
     own = paths.get(SENTRY_CONFIG, paths[CONFIG]) == paths[CONFIG]
     shown = {CONFIG: paths[CONFIG], PR_CONFIG: PR_SHOWN, STATE: STATE_SHOWN}
+    shown[SITE] = paths.get(SITE, SITE_DEFAULT)
     shown[SENTRY_CONFIG] = paths[CONFIG] if own else SENTRY_SHOWN
     for section in todo:
         print(f"\n{RULE}\n{section.title}\n{RULE}\n{_fill(section.intro, shown)}")

@@ -20,11 +20,12 @@ JOBS = [
     "sync_customer_tiers",
     "flag_stale",
     "escalate",
+    "publish_calendar",
 ]
 
 
 @pytest.fixture(scope="module")
-def demo_run():
+def demo_run(tmp_path_factory):
     """One run of the whole demo (its jobs are subprocesses: a few seconds), shared."""
     capture = pytest.MonkeyPatch()
     # A real token in the shell must not reach any job: the demo gives only the fakes'.
@@ -32,8 +33,9 @@ def demo_run():
     try:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = tour.main([])
-        return code, out.getvalue()
+            site = str(tmp_path_factory.mktemp("site"))
+            code = tour.main(["--site", site])
+        return code, out.getvalue().replace(site, "SITE")  # shown as the demo's own default is
     finally:
         capture.undo()
 
@@ -64,6 +66,7 @@ def test_what_each_job_would_do_is_shown(demo_run):
     assert "Support conversations waiting on us" in out  # flag_stale
     assert "Escalation (dry run)" in out  # escalate
     assert "Block Kit JSON): left out" in out
+    assert re.search(r"Open \S+/index\.html to look at it\.", out)  # publish_calendar
 
 
 def test_no_token_is_shown_and_none_is_left_in_the_environment(demo_run):
