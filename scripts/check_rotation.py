@@ -9,6 +9,7 @@ from scripts.rotation import check_report, fairness
 from scripts.rotation import load as rotation
 from scripts.rotation.change import load_base, moves_ahead, rewrite_problems
 from scripts.rotation.problems import ConfigError, Problem
+from scripts.swaps import candidates
 
 
 def _parser():
@@ -39,6 +40,7 @@ def run(args) -> int:
         + [
             Problem(rot.file, line, 1, "", message, "warning")
             for line, message in fairness.warnings(rot, now)
+            + candidates.holiday_warnings(rot, now, args.weeks)
         ]
     )
     moves = moves_ahead(base, rot, now, args.weeks) if base else None

@@ -114,6 +114,7 @@ JOB_ARGS = {  # every job that loads rotation.yaml, with the arguments it requir
     "escalate": ["--team", "platform", "--summary", "x"],
     "pr_comment": ["--pr", "1", "--repo", "o/r", "--base", str(ROOT / "rotation.yaml")],
     "publish_calendar": ["--out", "/nonexistent/support-hero-site"],  # stops before writing
+    "request_swap": ["--person", "alice", "--date", "2027-01-06"],
 }  # fmt: skip
 
 

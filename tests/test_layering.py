@@ -25,7 +25,7 @@ FRAME = (
 # core, thin edges"). sources/ (readers over the adapters, flag_stale's state) and clients/ are
 # the edges.
 CORE_PACKAGES = ("rotation", "pagerduty", "handoff", "markup", "tiers", "stale", "escalation",
-                 "calendar")  # fmt: skip
+                 "calendar", "swaps")  # fmt: skip
 CORES = sorted(p for pkg in CORE_PACKAGES for p in (SCRIPTS / pkg).glob("*.py"))
 
 

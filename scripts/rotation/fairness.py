@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scripts.rotation import schedule
+from scripts.rotation import public_holidays, schedule
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.schedule import Shift
 
@@ -50,7 +50,33 @@ def warnings(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
                 )
             )
     found += _back_to_back(rot, now)
+    found += _holidays_on_call(rot, now)
     return found
+
+
+def holidays_on_call(rot: Rotation, now: datetime) -> dict[str, int]:
+    """Per person with a `country`: how many of their own public holidays their shifts hold
+    over the next 52 weeks (a day held on two schedules counts twice)."""
+    start = schedule.handoff(rot, schedule.week_of(rot, now))
+    counts = {h: 0 for h, p in rot.people.items() if p.country}
+    for shift in schedule.shifts(rot, start, start + HORIZON):
+        if shift.person in counts:
+            counts[shift.person] += len(public_holidays.held_by_shift(rot, shift))
+    return counts
+
+
+def _holidays_on_call(rot: Rotation, now: datetime) -> list[tuple[int, str]]:
+    counts = holidays_on_call(rot, now)
+    if len(counts) < 2 or max(counts.values()) - min(counts.values()) <= 1:
+        return []
+    busiest = max(counts, key=counts.__getitem__)
+    idlest = min(counts, key=counts.__getitem__)
+    return [(
+        rot.hero.cycle.line,
+        f"uneven public holidays on call over the next 52 weeks: {busiest} holds "
+        f"{counts[busiest]} of theirs, {idlest} {counts[idlest]}; `check_rotation --weeks 52` "
+        "names a one-day swap for each",
+    )]  # fmt: skip
 
 
 def _back_to_back(rot: Rotation, now: datetime) -> list[tuple[int, str]]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jsonschema
 
-from scripts.rotation import consistency
+from scripts.rotation import consistency, public_holidays
 from scripts.rotation.model import (
     HERO,
     WEEKDAYS,
@@ -228,6 +228,8 @@ def _check_people(src: Source, people: Raw, teams: Raw) -> None:
             )
         if "timezone" in person:
             _check_zone(src, ("people", handle, "timezone"), person["timezone"])
+        if "country" in person and (why := public_holidays.unknown(person["country"])):
+            src.add(("people", handle, "country"), why)
         for field in ("email", "slack", "github"):
             if field not in person:
                 continue
@@ -326,7 +328,7 @@ def _cycle(src: Source, path: YamlPath, raw: Raw) -> Cycle:
 
 def _person(src: Source, handle: str, p: Raw) -> Person:
     return Person(handle, p["name"], p["email"], p["team"], p.get("github"), p.get("slack"),
-                  p.get("timezone"), _line(src, ("people", handle)))  # fmt: skip
+                  p.get("timezone"), _line(src, ("people", handle)), p.get("country"))  # fmt: skip
 
 
 def _team(src: Source, key: str, t: Raw) -> Team:

@@ -25,6 +25,7 @@ class Person:
     slack: str | None = None
     timezone: str | None = None
     line: int = 0
+    country: str | None = None  # ISO 3166, maybe with a subdivision: "GB-ENG"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,186 @@
+"""Swap requests: who could take a shift (table-driven on small rotations), request_swap's
+answers and refusals, public holidays in rotation.yaml and in check_rotation's warnings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from scripts import check_rotation, request_swap
+from scripts.rotation import load as rotation
+from scripts.rotation import public_holidays, schedule
+from scripts.rotation.model import HERO
+from scripts.rotation.problems import ConfigError
+from scripts.swaps import candidates as cands
+from tests import rotations
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday; the hero weeks start 30 Nov
+EXAMPLE_NOW = "2026-12-14T05:30:00Z"
+
+
+def with_country(text: str, person: str, country: str) -> str:
+    old = f"{person}: {{name: {person.upper()}, email: {person}@example.com, team: core}}"
+    new = old[:-1] + f", country: {country}}}"
+    assert old in text
+    return text.replace(old, new)
+
+
+def load(text: str):
+    return rotation.load("rotation.yaml", text=text)[0]
+
+
+# Hero a, b, c, d from 30 Nov 2026, no team secondaries: every other person could take a's week
+# of 14 Dec, giving back their nearest own week; the order is fewest hero weeks, then nearest.
+@pytest.mark.parametrize(
+    ("name", "text", "asker", "day", "can", "cannot"),
+    [
+        ("everyone free, nearest return first", rotations.text(people="abcd", hero="abcd"),
+         "c", date(2026, 12, 14), ["b", "d", "a"], {}),
+        ("time off in the span", rotations.text(people="abcd", hero="abcd",
+         time_off="  - {person: b, from: 2026-12-15, to: 2026-12-16}\n"),
+         "c", date(2026, 12, 14), ["d", "a"], {"b": "b is on time off 2026-12-15..2026-12-16"}),
+        ("a public holiday of theirs", with_country(rotations.text(people="abcd", hero="abcd"),
+         "b", "GB-ENG"), "d", date(2026, 12, 21), ["a", "c"],
+         {"b": "Fri 25 Dec is Christmas Day, a public holiday for b (GB-ENG)"}),
+        ("the asker off in the return week", rotations.text(people="abcd", hero="abcd",
+         time_off="  - {person: c, from: 2026-12-22, to: 2026-12-22}\n"),
+         "c", date(2026, 12, 14), ["b", "a"],
+         {"d": "d would be on Support Hero right after"}),  # d's 21 Dec: 18 Jan, then 2 in a row
+    ],
+)  # fmt: skip
+def test_candidates(name, text, asker, day, can, cannot):
+    rot = load(text)
+    span = cands.span_of(rot, HERO, day, False)
+    assert cands.base_person(rot, span) == asker, name
+    found = cands.candidates(rot, asker, span, NOW)
+    assert [c.person for c in found if c.can] == can, name
+    reasons = {c.person: "; ".join(c.reasons) for c in found if not c.can}
+    for who, why in cannot.items():
+        assert why in reasons[who], (name, reasons)
+
+
+def test_a_return_the_asker_cannot_take_moves_to_the_next_one():
+    rot = load(rotations.text(people="abcd", hero="abcd",
+               time_off="  - {person: c, from: 2026-12-29, to: 2026-12-29}\n"))  # fmt: skip
+    span = cands.span_of(rot, HERO, date(2026, 12, 14), False)
+    (a,) = cands.candidates(rot, "c", span, NOW, only="a")
+    # a's nearest own week not started is 28 Dec, when c is off: the next, 25 Jan, is given back
+    assert a.can and a.give_back.day == date(2027, 1, 25)
+
+
+OFF_15_DEC = "  - {person: a, from: 2026-12-15, to: 2026-12-15}\n"
+
+
+def test_with_a_partner_every_reason_is_said():
+    text = rotations.text(people="abcd", hero="abcd", team_of={"a": "ops", "b": "ops"},
+                          teams={"ops": ("ab", "2026-11-30", "b")},
+                          time_off=OFF_15_DEC)  # fmt: skip
+    rot = load(text)
+    span = cands.span_of(rot, HERO, date(2026, 12, 14), False)  # c's week; ops has b, then a
+    (a,) = cands.candidates(rot, "c", span, NOW, only="a")
+    assert not a.can and a.reasons == (
+        "a is on time off 2026-12-15..2026-12-15",
+        "a would be on Ops secondary right after",
+    )
+
+
+def test_the_entry_it_proposes_passes_check_rotation_and_moves_just_those_shifts(tmp_path):
+    rot = load(rotations.text(people="abcd", hero="abcd"))
+    span = cands.span_of(rot, HERO, date(2026, 12, 14), False)
+    best = cands.candidates(rot, "c", span, NOW)[0]
+    swapped = cands.with_swap(rot, "c", best.person, span, best.give_back)
+    assert schedule.on_call(swapped, HERO, span.start).person == best.person
+    assert schedule.on_call(swapped, HERO, best.give_back.start).person == "c"
+    config = tmp_path / "rotation.yaml"
+    lines = "\n".join(cands_entry(best, span))
+    config.write_text(rotations.text(people="abcd", hero="abcd", swaps=lines))
+    assert check_rotation.main(["--config", str(config), "--now", NOW.isoformat()]) == 0
+    assert load(config.read_text()).swaps[0].people == ("c", best.person)
+
+
+def cands_entry(best, span):
+    from scripts.swaps import report
+
+    return report.entry("c", best, span, 'Away: a conference, "quoted"')
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = request_swap.main(["--now", EXAMPLE_NOW, *argv])
+    except SystemExit as exc:  # argparse's own errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_request_swap_on_the_example(capsys):
+    code, out, _ = run(capsys, "--person", "judy", "--date", "2027-01-06")
+    assert code == 0
+    assert "judy's Support Hero, week of Mon 04 Jan 2027" in out
+    assert "1. heidi: judy covers their Support Hero, week of Mon 15 Feb 2027 in return" in out
+    assert "grace: grace is on time off 2027-01-04..2027-01-08" in out
+    assert "  - people: [judy, heidi]\n    dates: [2027-01-04, 2027-02-15]" in out
+    code, out, _ = run(capsys, "--person", "judy", "--date", "2027-01-06", "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["candidates"][0]["person"] == "heidi" and doc["changes"] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--person", "jduy", "--date", "2027-01-06"],
+         "--person 'jduy' is not a person (did you mean 'judy'?)"),
+        (["--person", "alice", "--date", "2027-01-06"],
+         "alice is not on Support Hero, week of Mon 04 Jan 2027 (judy is, before swaps); their "
+         "nearest is the week of 2027-01-11"),
+        (["--person", "heidi", "--date", "2026-12-08"], "has started: a swap cannot change"),
+        (["--person", "judy", "--date", "2026-12-23", "--with", "dave", "--schedule", "platform"],
+         "--with dave is not on the platform rotation"),
+        (["--person", "judy", "--date", "2027-01-06", "--schedule", "platfrom"],
+         "'platfrom' is not a schedule (did you mean 'platform'?)"),
+        (["--person", "judy", "--date", "2027-01-06", "--apply"],
+         "opening the pull request is not built yet"),
+        (["--person", "judy", "--date", "6 Jan"], "not a date: '6 Jan'"),
+    ],
+)  # fmt: skip
+def test_bad_requests_exit_2_with_the_reason(capsys, argv, says):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and says in err, err
+    assert "Traceback" not in err
+
+
+# --- public holidays ---------------------------------------------------------------------------
+
+
+def test_a_country_the_holidays_package_does_not_know_is_an_error_at_its_line():
+    text = with_country(rotations.text(people="abc", hero="abc"), "b", "GB-ENX")
+    with pytest.raises(ConfigError) as caught:
+        load(text)
+    (problem,) = caught.value.problems
+    assert problem.path == "people.b.country" and "did you mean 'ENG'?" in problem.message
+    assert problem.line == 5
+
+
+def test_holidays_count_where_the_person_is():
+    rot = load(with_country(rotations.text(people="abc", hero="abc"), "b", "US-CA"))
+    b = rot.people["b"]
+    start = datetime(2026, 12, 21, 9, tzinfo=UTC)
+    assert public_holidays.held(rot, b, start, start.replace(day=28)) == [
+        (date(2026, 12, 25), "Christmas Day")
+    ]
+    assert public_holidays.held(rot, rot.people["a"], start, start.replace(day=28)) == []
+
+
+def test_check_rotation_warns_of_a_holiday_on_call_naming_the_swap(tmp_path, capsys):
+    config = tmp_path / "rotation.yaml"
+    config.write_text(with_country(rotations.text(people="abcd", hero="abcd"), "d", "GB-ENG"))
+    assert check_rotation.main(["--config", str(config), "--now", NOW.isoformat()]) == 0
+    err = "".join(capsys.readouterr())  # the warnings: in the text report, and annotations
+    assert "d holds Support Hero on Fri 25 Dec 2026, Christmas Day (GB-ENG); a one-day swap " in err
+    assert "python -m scripts.request_swap --person d --date 2026-12-25 --days" in err
+    assert "Boxing Day" in err  # 26 Dec, in the same week
