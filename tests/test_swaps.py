@@ -14,7 +14,9 @@ from scripts.rotation import public_holidays, schedule
 from scripts.rotation.model import HERO
 from scripts.rotation.problems import ConfigError
 from scripts.swaps import candidates as cands
+from scripts.swaps import edit, report
 from tests import rotations
+from tests.processes import ROOT
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday; the hero weeks start 30 Nov
 EXAMPLE_NOW = "2026-12-14T05:30:00Z"
@@ -94,16 +96,11 @@ def test_the_entry_it_proposes_passes_check_rotation_and_moves_just_those_shifts
     assert schedule.on_call(swapped, HERO, span.start).person == best.person
     assert schedule.on_call(swapped, HERO, best.give_back.start).person == "c"
     config = tmp_path / "rotation.yaml"
-    lines = "\n".join(cands_entry(best, span))
-    config.write_text(rotations.text(people="abcd", hero="abcd", swaps=lines))
+    entry = report.entry("c", best, span, 'Away: a conference, "quoted"')
+    config.write_text(edit.add_entry(rotations.text(people="abcd", hero="abcd"), "swaps", entry))
     assert check_rotation.main(["--config", str(config), "--now", NOW.isoformat()]) == 0
-    assert load(config.read_text()).swaps[0].people == ("c", best.person)
-
-
-def cands_entry(best, span):
-    from scripts.swaps import report
-
-    return report.entry("c", best, span, 'Away: a conference, "quoted"')
+    (swap,) = load(config.read_text()).swaps
+    assert swap.people == ("c", best.person) and swap.reason == 'Away: a conference, "quoted"'
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -184,3 +181,47 @@ def test_check_rotation_warns_of_a_holiday_on_call_naming_the_swap(tmp_path, cap
     assert "d holds Support Hero on Fri 25 Dec 2026, Christmas Day (GB-ENG); a one-day swap " in err
     assert "python -m scripts.request_swap --person d --date 2026-12-25 --days" in err
     assert "Boxing Day" in err  # 26 Dec, in the same week
+
+
+# --- the edit keeps every other byte -----------------------------------------------------------
+
+NEW = {"people": ["c", "d"], "days": ["2027-02-01", "2027-02-08"], "reason": "no: a quote"}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("a: 1  # note\n", "a: 1  # note\n\nswaps:\n  - people: [c, d]\n    days: [2027-02-01, "
+         "2027-02-08]\n    reason: \"no: a quote\"\n"),
+        ("a: 1\nswaps: []\nb: 2\n",
+         "a: 1\nswaps: [{people: [c, d], days: [2027-02-01, 2027-02-08], reason: \"no: a quote\"}]"
+         "\nb: 2\n"),
+        ("swaps:\n# none yet\nb: 2\n",
+         "swaps:\n  - people: [c, d]\n    days: [2027-02-01, 2027-02-08]\n    reason: \"no: a "
+         "quote\"\n# none yet\nb: 2\n"),
+        ("swaps:\n- people: [a, b]   # aligned\n  dates: [2027-01-04, 2027-01-11]\n  # said\n\n"
+         "b: 2",
+         "swaps:\n- people: [a, b]   # aligned\n  dates: [2027-01-04, 2027-01-11]\n- people: [c, d]"
+         "\n  days: [2027-02-01, 2027-02-08]\n  reason: \"no: a quote\"\n  # said\n\nb: 2"),
+        ("time_off: []\nswaps:\n    -   {people: [a, b], dates: [2027-01-04, 2027-01-11]}\n",
+         "time_off: []\nswaps:\n    -   {people: [a, b], dates: [2027-01-04, 2027-01-11]}\n    - "
+         "{people: [c, d], days: [2027-02-01, 2027-02-08], reason: \"no: a quote\"}\n"),
+    ],
+)  # fmt: skip
+def test_an_entry_is_added_and_nothing_else_changes(before, after):
+    assert edit.add_entry(before, "swaps", NEW) == after
+
+
+def test_the_example_gains_only_the_entry():
+    text = (ROOT / "rotation.yaml").read_text(encoding="utf-8")
+    erin = {"person": "erin", "from": "2027-03-01", "to": "2027-03-05"}
+    new = edit.add_entry(text, "time_off", erin)
+    added = [line for line in new.splitlines() if line not in text.splitlines()]
+    assert added == ["  - {person: erin, from: 2027-03-01, to: 2027-03-05}"]
+    assert new.replace(added[0] + "\n", "", 1) == text
+
+
+@pytest.mark.parametrize("text", ["swaps: 5\n", "- a list\n", "a: [unclosed\n"])
+def test_a_file_it_cannot_edit_safely_is_refused(text):
+    with pytest.raises(edit.EditError):
+        edit.add_entry(text, "swaps", NEW)

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from scripts.markup.github_text import escape
 from scripts.rotation.model import HERO, Rotation
+from scripts.swaps import edit
 from scripts.swaps.candidates import Candidate, Span, describe, rank_words
 
 
-def entry(asker: str, c: Candidate, span: Span, reason: str) -> list[str]:
-    """The `swaps:` entry (YAML lines, under `swaps:`) that makes the swap with `c`."""
+def entry(asker: str, c: Candidate, span: Span, reason: str) -> dict[str, Any]:
+    """The `swaps:` entry that makes the swap with `c`, as rotation.yaml writes it."""
     assert c.give_back is not None
-    kind = "days" if span.single_day else "dates"
-    lines = [f"  - people: [{asker}, {c.person}]", f"    {kind}: [{span.day}, {c.give_back.day}]"]
+    data: dict[str, Any] = {
+        "people": [asker, c.person],
+        "days" if span.single_day else "dates": [str(span.day), str(c.give_back.day)],
+    }
     if span.schedule != HERO:
-        lines.append(f"    schedule: {span.schedule}")
+        data["schedule"] = span.schedule
     if reason:
-        lines.append(f"    reason: {json.dumps(reason, ensure_ascii=False)}")  # a quoted string
-    return lines
+        data["reason"] = reason
+    return data
 
 
 def text(rot: Rotation, asker: str, span: Span, found: Sequence[Candidate], reason: str) -> str:
@@ -42,7 +44,7 @@ def text(rot: Rotation, asker: str, span: Span, found: Sequence[Candidate], reas
         lines += [f"  {c.person}: {'; '.join(c.reasons)}" for c in cannot]
     if can:
         lines += ["", f"The swap with {can[0].person}, for the swaps: list of {rot.file}:", ""]
-        lines += entry(asker, can[0], span, reason)
+        lines += edit.block(entry(asker, can[0], span, reason), 2)
     return "\n".join(lines)
 
 
