@@ -27,11 +27,10 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Response
 
 from fakes.base import Call, FakeService, _encode, route
+from fakes.github_git import GitData
+from fakes.github_names import DOCS, SITE, VIEWER, parse_stamp, stamp
 
 TOKEN = "ghp_fakeSupportHeroToken000000000000000"
-VIEWER = "support-hero-bot"  # whose token it is: not a member of any customer organisation
-DOCS = "https://docs.github.com/rest"
-SITE = "https://github.com"
 _ISSUE_ROUTE = "/repos/{owner}/{repo}/issues/{issue_number}"
 
 # GitHub redirects "check membership" (in the spec) to public_members when the requester is not
@@ -50,14 +49,6 @@ PUBLIC_MEMBERS = {
         },
     }
 }
-
-
-def stamp(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_stamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @dataclass
@@ -82,6 +73,12 @@ class FakeRepo:
     id: int
     labels: dict[str, dict] = field(default_factory=dict)  # lowercase name -> label JSON
     issues: dict[int, FakeIssue] = field(default_factory=dict)
+    # git data (fakes/github_git.py): a commit is a whole tree, path -> bytes
+    default_branch: str = "main"
+    branches: dict[str, str] = field(default_factory=dict)  # name -> commit sha
+    commits: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    messages: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # message, parent
+    pulls: dict[int, dict] = field(default_factory=dict)  # number -> head, base, state, title
 
     @property
     def full_name(self) -> str:
@@ -92,7 +89,7 @@ def _error(status: int, message: str, **extra) -> tuple[int, dict]:
     return status, {"message": message, "documentation_url": DOCS, **extra}
 
 
-class GitHubFake(FakeService):
+class GitHubFake(GitData, FakeService):
     spec = "github-rest.json"
     env_var = "GITHUB_API_URL"
     base_path = ""  # the API sits at the root of its host, as api.github.com does

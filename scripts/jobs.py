@@ -37,7 +37,7 @@ JOBS = (
     Job("publish_calendar", "calendar feeds for everyone's calendar app, and a page with the "
         "rotation at a glance", "docs/calendar.md"),
     Job("request_swap", "who could take a shift of yours, best first, with the shift you cover "
-        "in return, and the swap entry", "docs/request_swap.md"),
+        "in return; with --apply, the pull request that makes the swap", "docs/request_swap.md"),
     Job("services", "tells a workflow whether rotation.yaml switches its service on",
         "docs/setup.md"),
 )  # fmt: skip

@@ -182,6 +182,20 @@ class OverrideDelete:
     override_id: str
 
 
+@dataclass(frozen=True)
+class PullRequestOpen:
+    """A pull request on `repo` from `branch` (made from `base`) whose one change adds
+    `entries` to rotation.yaml (at `path`) as the base branch has it then."""
+
+    repo: str
+    base: str
+    branch: str
+    path: str
+    entries: Sequence[tuple[str, Mapping[str, Any]]]  # (swaps | time_off, the entry)
+    title: str
+    body: str
+
+
 # Every kind of write a job makes.
 Write = (
     SlackPost
@@ -201,6 +215,7 @@ Write = (
     | ScheduleUpdate
     | OverrideCreate
     | OverrideDelete
+    | PullRequestOpen
 )
 
 

@@ -1,24 +1,30 @@
 """Who could take a shift of yours, best first, each with the shift of theirs you cover in return.
 
 `--date` names your shift as a swap date does: any date in the week, or with `--days` the day.
-It prints the swap entry for rotation.yaml; opening the pull request with --apply is not built
-yet (issue 19), so --apply refuses and writes nothing.
+With --apply it opens the pull request that adds the swap with the best of them to
+rotation.yaml (GITHUB_TOKEN); the same request again finds that pull request and opens none.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from scripts import cli, runner
-from scripts.plan import Change
+from scripts.clients.github import GitHub, GitHubError, PullRequest
+from scripts.markup.github_text import escape
+from scripts.plan import Change, PullRequestOpen
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.problems import UsageError, suggest
-from scripts.swaps import candidates, report
+from scripts.swaps import candidates, edit, pull_request, report
+
+TOKEN = "GITHUB_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +39,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=HERO, help=f"{HERO} (default) or a team key")
     p.add_argument("--with", dest="partner", metavar="HANDLE", help="ask only this person")
     p.add_argument("--reason", default="", help="why (shown in rotation.yaml and the PR)")
+    p.add_argument(
+        "--repo",
+        default=os.environ.get("GITHUB_REPOSITORY", ""),
+        help="owner/name holding rotation.yaml, for --apply (default: GITHUB_REPOSITORY)",
+    )
+    p.add_argument(
+        "--base",
+        default=os.environ.get("GITHUB_REF_NAME") or "main",
+        help="the branch the pull request goes to (default: GITHUB_REF_NAME, else main)",
+    )
     return p
 
 
@@ -51,6 +67,9 @@ class Setup:
     span: candidates.Span
     partner: str | None
     reason: str
+    repo: str  # owner/name holding rotation.yaml ("" when not known: --apply refuses)
+    base: str  # the branch the pull request goes to
+    path: str  # rotation.yaml's path in the repository
 
 
 def setup(args: argparse.Namespace) -> Setup:
@@ -59,35 +78,94 @@ def setup(args: argparse.Namespace) -> Setup:
     span = requested(rot, args.person, args.schedule, args.date, args.days, now)
     if args.partner:
         _on_rotation(rot, args.partner, args.schedule, "--with")
-    return Setup(rot, now, args.person, span, args.partner, args.reason)
+    path = args.config if not Path(args.config).is_absolute() else Path(args.config).name
+    return Setup(rot, now, args.person, span, args.partner, args.reason, args.repo or "",
+                 args.base, path)  # fmt: skip
 
 
-def planned(s: Setup, _seen: None, heading: str) -> runner.Planned:
-    """Pure: the candidates and the entry; no change is planned until --apply opens PRs."""
+@dataclass(frozen=True)
+class Seen:
+    open: PullRequest | None  # this request's pull request, already open
+    read: bool  # GitHub was read (a token was given)
+
+
+def observe(s: Setup, gh: GitHub | None) -> Seen:
+    if gh is None or not s.repo:
+        return Seen(None, False)
+    try:
+        return Seen(gh.open_pull(s.repo, pull_request.swap_branch(s.person, s.span)), True)
+    except GitHubError as exc:
+        raise runner.Halted(f"reading GitHub: {exc}", exc) from None
+
+
+def planned(s: Setup, seen: Seen, heading: str) -> runner.Planned:
+    """The candidates, best first, and (for the best) the pull request to open."""
     found = candidates.candidates(s.rot, s.person, s.span, s.now, only=s.partner)
-    text = report.text(s.rot, s.person, s.span, found, s.reason)
+    text = f"{heading}: " + report.text(s.rot, s.person, s.span, found, s.reason)
     markdown = report.markdown(s.rot, s.person, s.span, found, s.reason)
-    return runner.Planned(
-        [], f"{heading}: {text}", markdown, json=report.as_json(s.person, s.span, found)
-    )
+    json = report.as_json(s.person, s.span, found)
+    best = next((c for c in found if c.can), None)
+    if seen.open is not None:
+        said = f"Its pull request is open already: {seen.open.html_url}"
+        return runner.Planned([], f"{text}\n\n{said}", f"{markdown}\n\n{escape(said)}", json=json)
+    if best is None or best.give_back is None:
+        return runner.Planned([], text, markdown, json=json, code=cli.EXIT_USAGE)
+    entry = report.entry(s.person, best, s.span, s.reason)
+    after = candidates.with_swap(s.rot, s.person, best.person, s.span, best.give_back)
+    lines = [
+        f"{pull_request.mention(s.rot, s.person)} asks to swap their "
+        f"{escape(candidates.describe(s.rot, s.span))}; {pull_request.mention(s.rot, best.person)} "
+        f"takes it and {escape(s.person)} covers their "
+        f"{escape(candidates.describe(s.rot, best.give_back))}.",
+    ]
+    body = pull_request.body(s.rot, after, lines, s.reason, [s.span, best.give_back])
+    title = pull_request.swap_title(s.rot, s.person, best.person, s.span)
+    branch = pull_request.swap_branch(s.person, s.span)
+    write = PullRequestOpen(s.repo, s.base, branch, s.path, [("swaps", entry)], title, body)
+    change = Change("open", s.repo or "GitHub", f"pull request {branch}: {title}", "swap request",
+                    s.rot.cycle_of(s.span.schedule).line, write)  # fmt: skip
+    return runner.Planned([change], text, markdown, json=json)
 
 
-def _no_writes(s: Setup, seen: None, adapters: None, changes: Sequence[Change]) -> runner.Write:
-    raise TypeError("request_swap plans no change yet")
+def writer(s: Setup, seen: Seen, gh: GitHub, changes: Sequence[Change]) -> runner.Write:
+    """The pull request, its file edited from the base branch's rotation.yaml as it is now."""
+
+    def write(change: Change) -> str:
+        match change.data:
+            case PullRequestOpen() as pr:
+                current = gh.file_text(pr.repo, pr.path, pr.base)
+                if current is None:
+                    raise runner.Skip(f"{pr.repo} has no {pr.path} on {pr.base}")
+                try:
+                    text = current[0]
+                    for key, entry in pr.entries:
+                        text = edit.add_entry(text, key, entry)
+                except edit.EditError as exc:
+                    raise runner.Skip(f"{pr.path} on {pr.base}: {exc}") from None
+                made = gh.propose(pr.repo, pr.base, pr.branch, pr.path, text, pr.title, pr.body)
+                return f"Pull request: {made.html_url}"
+            case other:
+                raise TypeError(f"not a request write: {other!r}")
+
+    return write
 
 
-JOB = runner.Job(
+def _refuse(s: Setup) -> str | None:
+    if not s.repo:
+        return "--apply needs the repository: --repo owner/name (in Actions: GITHUB_REPOSITORY)"
+    return None
+
+
+JOB = runner.Job[Setup, GitHub, Seen](
     title="Swap request",
     policy=runner.Policy.STOP,
     setup=setup,
-    connect=lambda s: None,  # no service is read: the rotation and the engine answer it
-    observe=lambda s, adapters: None,
+    connect=runner.client(TOKEN, GitHub),
+    observe=observe,
     plan=planned,
-    writer=_no_writes,
-    refuse=lambda s: (
-        "opening the pull request is not built yet: add the entry this dry run prints to the "
-        f"swaps: list of {s.rot.file} in a pull request"
-    ),
+    writer=writer,
+    tokens=runner.needs(TOKEN),
+    refuse=_refuse,
 )
 
 

@@ -110,7 +110,7 @@ class Job(Generic[S, A, R]):
     title: str  # the plan's heading: "Slack handoff"
     policy: Policy
     setup: Callable[[Any], S]  # args -> settings; raises ConfigError / UsageError
-    connect: Callable[[S], A]  # the adapters, from tokens in the environment (None without one)
+    connect: Callable[[S], A | None]  # the adapters, from tokens in the environment (None: none)
     observe: Callable[[S, A | None], R]  # through read-only views (None: not read); may Halt
     plan: Callable[[S, R, str], Planned]  # pure; the str: the heading to show the plan under
     # the writes, in plan order, from what setup and observe made and the changes: one at a

@@ -78,7 +78,7 @@ def test_the_same_job_writes_in_apply(slack, capsys):
     [
         (Slack, {"post", "update", "set_topic", "create_usergroup", "enable_usergroup",
                  "set_usergroup_users"}),
-        (GitHub, {"create_label", "edit_issue", "comment", "edit_comment"}),
+        (GitHub, {"create_label", "edit_issue", "comment", "edit_comment", "propose"}),
         (PagerDuty, {"update_schedule", "create_overrides", "delete_override", "create_incident",
                      "create_incident_once"}),
         (PagerDutyEvents, {"trigger"}),

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from fakes.world import World
 from scripts import check_rotation, request_swap
 from scripts.rotation import load as rotation
 from scripts.rotation import public_holidays, schedule
@@ -124,7 +125,8 @@ def test_request_swap_on_the_example(capsys):
     assert "  - people: [judy, heidi]\n    dates: [2027-01-04, 2027-02-15]" in out
     code, out, _ = run(capsys, "--person", "judy", "--date", "2027-01-06", "--format", "json")
     doc = json.loads(out)
-    assert code == 0 and doc["candidates"][0]["person"] == "heidi" and doc["changes"] == []
+    assert code == 0 and doc["candidates"][0]["person"] == "heidi"
+    assert [c["action"] for c in doc["changes"]] == ["open"]  # the pull request, with --apply
 
 
 @pytest.mark.parametrize(
@@ -140,8 +142,6 @@ def test_request_swap_on_the_example(capsys):
          "--with dave is not on the platform rotation"),
         (["--person", "judy", "--date", "2027-01-06", "--schedule", "platfrom"],
          "'platfrom' is not a schedule (did you mean 'platform'?)"),
-        (["--person", "judy", "--date", "2027-01-06", "--apply"],
-         "opening the pull request is not built yet"),
         (["--person", "judy", "--date", "6 Jan"], "not a date: '6 Jan'"),
     ],
 )  # fmt: skip
@@ -225,3 +225,69 @@ def test_the_example_gains_only_the_entry():
 def test_a_file_it_cannot_edit_safely_is_refused(text):
     with pytest.raises(edit.EditError):
         edit.add_entry(text, "swaps", NEW)
+
+
+# --- --apply: the pull request, against the GitHub fake ------------------------------------------
+
+REPO = "kestrel-example/support"
+
+
+@pytest.fixture
+def gh(github_fake, monkeypatch, tmp_path):
+    """The example rotation.yaml on the fake's main branch, and the job pointed at the fake."""
+    github_fake.add_repo(REPO)
+    github_fake.add_file(REPO, "rotation.yaml", (ROOT / "rotation.yaml").read_bytes())
+    World(github=github_fake).point(monkeypatch)
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    monkeypatch.delenv("GITHUB_REF_NAME", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.chdir(ROOT)  # --config rotation.yaml: its path in the repository too
+    return github_fake
+
+
+def test_apply_opens_one_pull_request_whose_file_passes_the_check(gh, capsys, tmp_path):
+    code, out, err = run(capsys, "--person", "judy", "--date", "2027-01-06", "--reason",
+                         "Family wedding", "--apply")  # fmt: skip
+    assert code == 0, err
+    (pull,) = gh.pulls(REPO)
+    branch = "support-hero/swap-support-hero-judy-week-2027-01-04"
+    assert (pull["head"], pull["base"], pull["state"]) == (branch, "main", "open")
+    assert f"Pull request: https://github.com/{REPO}/pull/{pull['number']}" in out
+    body = gh.issue(REPO, pull["number"]).body
+    assert "Judy Jackson asks to swap their Support Hero, week of Mon 04 Jan 2027" in body
+    assert "Reason: Family wedding" in body and "| Schedule | From | Until |" in body
+    new = gh.file(REPO, "rotation.yaml", branch).decode()
+    old = (ROOT / "rotation.yaml").read_text()
+    added = [line for line in new.splitlines() if line not in old.splitlines()]
+    assert added == ["  - people: [judy, heidi]", "    dates: [2027-01-04, 2027-02-15]",
+                     "    reason: \"Family wedding\""]  # fmt: skip
+    assert gh.file(REPO, "rotation.yaml", "main") == old.encode()  # main untouched
+    edited = tmp_path / "rotation.yaml"
+    edited.write_text(new)
+    assert check_rotation.main(["--config", str(edited), "--now", EXAMPLE_NOW]) == 0
+
+    capsys.readouterr()
+    gh.reset_counts()
+    code, out, _ = run(capsys, "--person", "judy", "--date", "2027-01-06", "--apply")
+    assert code == 0 and f"open already: https://github.com/{REPO}/pull/{pull['number']}" in out
+    assert len(gh.pulls(REPO)) == 1 and gh.writes() == 0
+
+
+def test_a_run_cut_off_after_the_branch_is_finished_by_the_next(gh, capsys):
+    """The branch and the file exist (a run stopped there): no second branch, one PR."""
+    branch = "support-hero/swap-support-hero-judy-week-2027-01-04"
+    assert run(capsys, "--person", "judy", "--date", "2027-01-06", "--apply")[0] == 0
+    (pull,) = gh.pulls(REPO)
+    repo = gh.repos[REPO.lower()]
+    del repo.pulls[pull["number"]]  # as if the POST never happened
+    gh.reset_counts()
+    assert run(capsys, "--person", "judy", "--date", "2027-01-06", "--apply")[0] == 0
+    assert [p["head"] for p in gh.pulls(REPO)] == [branch]
+    assert gh.count("POST", "/repos/*/*/git/refs") == 0  # the branch was there
+    assert gh.count("PUT", "/repos/*/*/contents/*") == 0  # and its file already right
+
+
+def test_apply_needs_a_token_and_writes_nothing_without(gh, capsys, monkeypatch):
+    monkeypatch.delenv("GITHUB_TOKEN")
+    code, _, err = run(capsys, "--person", "judy", "--date", "2027-01-06", "--apply")
+    assert code == 2 and "--apply needs GITHUB_TOKEN" in err and gh.writes() == 0

@@ -112,6 +112,13 @@ class User:
 
 
 @dataclass(frozen=True)
+class PullRequest:
+    number: int
+    html_url: str
+    head: str  # the branch
+
+
+@dataclass(frozen=True)
 class Label:
     name: str
     color: str
@@ -350,6 +357,69 @@ class GitHub:
                 if not lost or attempt == POST_TRIES - 1:
                     raise
             if found := next((c for c in self.comments(repo, number) if c.body == body), None):
+                return found
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    # -- pull requests that edit a file (request_swap)
+
+    @_errors
+    def open_pull(self, repo: str, branch: str) -> PullRequest | None:
+        """The open pull request from `branch` of `repo` itself, if there is one."""
+        owner = repo.split("/")[0]
+        for pull in self._repo(repo).get_pulls(state="open", head=f"{owner}:{branch}"):
+            return PullRequest(pull.number, pull.html_url, pull.head.ref)
+        return None
+
+    @_errors
+    def file_text(self, repo: str, path: str, branch: str) -> tuple[str, str] | None:
+        """A file's text on `branch` and its blob sha; None when it is not there."""
+        try:
+            found = self._repo(repo).get_contents(path, ref=branch)
+        except UnknownObjectException:
+            return None
+        if isinstance(found, list):  # a directory
+            return None
+        return found.decoded_content.decode("utf-8"), found.sha
+
+    @_errors
+    def branch_sha(self, repo: str, branch: str) -> str | None:
+        try:
+            return self._repo(repo).get_git_ref(f"heads/{branch}").object.sha
+        except UnknownObjectException:
+            return None
+
+    @_errors
+    @writes
+    def propose(
+        self, repo: str, base: str, branch: str, path: str, text: str, title: str, body: str
+    ) -> PullRequest:
+        """The pull request from `branch` (made from `base`) whose commit sets `path` to
+        `text`. Each step looks first for what an earlier, cut-off run made: the branch, the
+        file on it, the pull request; the POST that opens it is sent again only after looking
+        for it by its branch (an answer lost to a 5xx may follow a pull request made)."""
+        if found := self.open_pull(repo, branch):
+            return found
+        r = self._repo(repo)
+        if self.branch_sha(repo, branch) is None:
+            start = self.branch_sha(repo, base)
+            if start is None:
+                raise GitHubError(404, f"{repo} has no branch {base}")
+            r.create_git_ref(f"refs/heads/{branch}", start)
+        current = self.file_text(repo, path, branch)
+        if current is None:
+            r.create_file(path, title, text, branch=branch)
+        elif current[0] != text:
+            r.update_file(path, title, text, current[1], branch=branch)
+        body = redaction.redact(body)
+        for attempt in range(POST_TRIES):
+            try:
+                pull = r.create_pull(base=base, head=branch, title=title, body=body)
+                return PullRequest(pull.number, pull.html_url, pull.head.ref)
+            except (GithubException, requests.RequestException) as exc:
+                lost = not isinstance(exc, GithubException) or (exc.status or 0) >= 500
+                if not lost or attempt == POST_TRIES - 1:
+                    raise
+            if found := self.open_pull(repo, branch):
                 return found
         raise AssertionError("unreachable")  # the loop returns or raises
 

@@ -43,7 +43,7 @@ def render(
     rots = [r for r in (new, base) if r is not None]
     sections = [f"{MARKER}\n### Rotation check"]
     if moves:
-        sections.append(_moves(rots, moves))
+        sections.append(moves_table(rots, moves))
     elif new is not None:
         sections.append("Nothing moves: as this pull request is now, no shift changes hands.")
     if errors:
@@ -57,7 +57,8 @@ def find_ours(comments: Iterable[Commented]) -> Commented | None:
     return next((c for c in comments if (c.body or "").lstrip().startswith(MARKER)), None)
 
 
-def _moves(rots: list[Rotation], moves: list[Move]) -> str:
+def moves_table(rots: list[Rotation], moves: list[Move]) -> str:
+    """The shifts that change hands, as a table, and the people affected (mentioned)."""
     zone = rots[0].timezone
     n = len(moves)
     lines = [
