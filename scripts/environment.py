@@ -23,7 +23,7 @@ VARIABLES = (
              "a PagerDuty user's email: the requester of an incident opened over REST"),
     Variable("SLACK_BOT_TOKEN", "secret", "post_handoff, flag_stale, escalate, notify_failure",
              "the Slack app's bot token, `xoxb-...`"),
-    Variable("GITHUB_TOKEN", "secret", "pr_comment, label_issues, flag_stale, request_swap",
+    Variable("GITHUB_TOKEN", "secret", "pr_comment, label_issues, flag_stale, the request jobs",
              "a GitHub token (in Actions: the built-in one)"),
     Variable("GITHUB_APP_TOKEN", "secret", "label_issues, flag_stale",
              "a GitHub App installation token for the repositories other than GITHUB_REPOSITORY"),
@@ -68,13 +68,13 @@ VARIABLES = (
     Variable("GITHUB_STEP_SUMMARY", "actions", "every job", "the job summary's file"),
     Variable("GITHUB_OUTPUT", "actions", "services", "the step's outputs file"),
     Variable("GITHUB_REPOSITORY", "actions", "pr_comment, label_issues, flag_stale, escalate, "
-             "notify_failure, request_swap", "owner/name of the workflow's repository"),
+             "notify_failure, the request jobs", "owner/name of the workflow's repository"),
     Variable("GITHUB_WORKFLOW", "actions", "notify_failure", "the workflow's name"),
     Variable("GITHUB_SERVER_URL", "actions", "escalate, notify_failure", "for the run's address"),
     Variable("GITHUB_RUN_ID", "actions", "escalate, notify_failure", "for the run's address"),
     Variable("GITHUB_ACTOR", "actions", "escalate", "who started the run"),
     Variable("GITHUB_SHA", "actions", "publish_calendar", "the commit the site is built from"),
-    Variable("GITHUB_REF_NAME", "actions", "request_swap",
+    Variable("GITHUB_REF_NAME", "actions", "request_swap, request_time_off",
              "the branch the workflow runs on: where a request's pull request goes"),
 )  # fmt: skip
 SECRETS = tuple(v.name for v in VARIABLES if v.kind == "secret")

@@ -38,6 +38,8 @@ JOBS = (
         "rotation at a glance", "docs/calendar.md"),
     Job("request_swap", "who could take a shift of yours, best first, with the shift you cover "
         "in return; with --apply, the pull request that makes the swap", "docs/request_swap.md"),
+    Job("request_time_off", "adds time off and, for each shift of yours in it, the best swap; "
+        "with --apply, the pull request", "docs/request_swap.md"),
     Job("services", "tells a workflow whether rotation.yaml switches its service on",
         "docs/setup.md"),
 )  # fmt: skip

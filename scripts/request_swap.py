@@ -8,23 +8,19 @@ rotation.yaml (GITHUB_TOKEN); the same request again finds that pull request and
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
-from scripts import cli, runner
-from scripts.clients.github import GitHub, GitHubError, PullRequest
+from scripts import cli, pull_requests, runner
+from scripts.clients.github import GitHub, PullRequest
 from scripts.markup.github_text import escape
 from scripts.plan import Change, PullRequestOpen
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.problems import UsageError, suggest
-from scripts.swaps import candidates, edit, pull_request, report
-
-TOKEN = "GITHUB_TOKEN"
+from scripts.swaps import candidates, pull_request, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,16 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=HERO, help=f"{HERO} (default) or a team key")
     p.add_argument("--with", dest="partner", metavar="HANDLE", help="ask only this person")
     p.add_argument("--reason", default="", help="why (shown in rotation.yaml and the PR)")
-    p.add_argument(
-        "--repo",
-        default=os.environ.get("GITHUB_REPOSITORY", ""),
-        help="owner/name holding rotation.yaml, for --apply (default: GITHUB_REPOSITORY)",
-    )
-    p.add_argument(
-        "--base",
-        default=os.environ.get("GITHUB_REF_NAME") or "main",
-        help="the branch the pull request goes to (default: GITHUB_REF_NAME, else main)",
-    )
+    pull_requests.add_arguments(p)
     return p
 
 
@@ -67,9 +54,7 @@ class Setup:
     span: candidates.Span
     partner: str | None
     reason: str
-    repo: str  # owner/name holding rotation.yaml ("" when not known: --apply refuses)
-    base: str  # the branch the pull request goes to
-    path: str  # rotation.yaml's path in the repository
+    target: pull_requests.Target
 
 
 def setup(args: argparse.Namespace) -> Setup:
@@ -78,35 +63,24 @@ def setup(args: argparse.Namespace) -> Setup:
     span = requested(rot, args.person, args.schedule, args.date, args.days, now)
     if args.partner:
         _on_rotation(rot, args.partner, args.schedule, "--with")
-    path = args.config if not Path(args.config).is_absolute() else Path(args.config).name
-    return Setup(rot, now, args.person, span, args.partner, args.reason, args.repo or "",
-                 args.base, path)  # fmt: skip
+    target = pull_requests.target(args)
+    return Setup(rot, now, args.person, span, args.partner, args.reason, target)
 
 
-@dataclass(frozen=True)
-class Seen:
-    open: PullRequest | None  # this request's pull request, already open
-    read: bool  # GitHub was read (a token was given)
+def observe(s: Setup, gh: GitHub | None) -> PullRequest | None:
+    """This request's pull request, if one is open already."""
+    return pull_requests.find_open(gh, s.target, pull_request.swap_branch(s.person, s.span))
 
 
-def observe(s: Setup, gh: GitHub | None) -> Seen:
-    if gh is None or not s.repo:
-        return Seen(None, False)
-    try:
-        return Seen(gh.open_pull(s.repo, pull_request.swap_branch(s.person, s.span)), True)
-    except GitHubError as exc:
-        raise runner.Halted(f"reading GitHub: {exc}", exc) from None
-
-
-def planned(s: Setup, seen: Seen, heading: str) -> runner.Planned:
+def planned(s: Setup, seen: PullRequest | None, heading: str) -> runner.Planned:
     """The candidates, best first, and (for the best) the pull request to open."""
     found = candidates.candidates(s.rot, s.person, s.span, s.now, only=s.partner)
     text = f"{heading}: " + report.text(s.rot, s.person, s.span, found, s.reason)
     markdown = report.markdown(s.rot, s.person, s.span, found, s.reason)
     json = report.as_json(s.person, s.span, found)
     best = next((c for c in found if c.can), None)
-    if seen.open is not None:
-        said = f"Its pull request is open already: {seen.open.html_url}"
+    if seen is not None:
+        said = f"Its pull request is open already: {seen.html_url}"
         return runner.Planned([], f"{text}\n\n{said}", f"{markdown}\n\n{escape(said)}", json=json)
     if best is None or best.give_back is None:
         return runner.Planned([], text, markdown, json=json, code=cli.EXIT_USAGE)
@@ -121,51 +95,36 @@ def planned(s: Setup, seen: Seen, heading: str) -> runner.Planned:
     body = pull_request.body(s.rot, after, lines, s.reason, [s.span, best.give_back])
     title = pull_request.swap_title(s.rot, s.person, best.person, s.span)
     branch = pull_request.swap_branch(s.person, s.span)
-    write = PullRequestOpen(s.repo, s.base, branch, s.path, [("swaps", entry)], title, body)
-    change = Change("open", s.repo or "GitHub", f"pull request {branch}: {title}", "swap request",
+    t = s.target
+    write = PullRequestOpen(t.repo, t.base, branch, t.path, [("swaps", entry)], title, body)
+    change = Change("open", t.repo or "GitHub", f"pull request {branch}: {title}", "swap request",
                     s.rot.cycle_of(s.span.schedule).line, write)  # fmt: skip
     return runner.Planned([change], text, markdown, json=json)
 
 
-def writer(s: Setup, seen: Seen, gh: GitHub, changes: Sequence[Change]) -> runner.Write:
-    """The pull request, its file edited from the base branch's rotation.yaml as it is now."""
-
+def writer(
+    s: Setup, seen: PullRequest | None, gh: GitHub, changes: Sequence[Change]
+) -> runner.Write:
     def write(change: Change) -> str:
         match change.data:
             case PullRequestOpen() as pr:
-                current = gh.file_text(pr.repo, pr.path, pr.base)
-                if current is None:
-                    raise runner.Skip(f"{pr.repo} has no {pr.path} on {pr.base}")
-                try:
-                    text = current[0]
-                    for key, entry in pr.entries:
-                        text = edit.add_entry(text, key, entry)
-                except edit.EditError as exc:
-                    raise runner.Skip(f"{pr.path} on {pr.base}: {exc}") from None
-                made = gh.propose(pr.repo, pr.base, pr.branch, pr.path, text, pr.title, pr.body)
-                return f"Pull request: {made.html_url}"
+                return pull_requests.open_one(gh, pr)
             case other:
                 raise TypeError(f"not a request write: {other!r}")
 
     return write
 
 
-def _refuse(s: Setup) -> str | None:
-    if not s.repo:
-        return "--apply needs the repository: --repo owner/name (in Actions: GITHUB_REPOSITORY)"
-    return None
-
-
-JOB = runner.Job[Setup, GitHub, Seen](
+JOB = runner.Job[Setup, GitHub, PullRequest | None](
     title="Swap request",
     policy=runner.Policy.STOP,
     setup=setup,
-    connect=runner.client(TOKEN, GitHub),
+    connect=runner.client(pull_requests.TOKEN, GitHub),
     observe=observe,
     plan=planned,
     writer=writer,
-    tokens=runner.needs(TOKEN),
-    refuse=_refuse,
+    tokens=runner.needs(pull_requests.TOKEN),
+    refuse=lambda s: pull_requests.refuse(s.target),
 )
 
 

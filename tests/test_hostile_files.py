@@ -115,6 +115,7 @@ JOB_ARGS = {  # every job that loads rotation.yaml, with the arguments it requir
     "pr_comment": ["--pr", "1", "--repo", "o/r", "--base", str(ROOT / "rotation.yaml")],
     "publish_calendar": ["--out", "/nonexistent/support-hero-site"],  # stops before writing
     "request_swap": ["--person", "alice", "--date", "2027-01-06"],
+    "request_time_off": ["--person", "alice", "--from", "2027-01-06", "--to", "2027-01-07"],
 }  # fmt: skip
 
 

@@ -20,6 +20,7 @@ FRAME = (
     "environment",
     "jobs",
     "runner",
+    "pull_requests",
 )  # shared
 # The pure cores, a package per concern: decisions only, with `now` passed in (DESIGN.md, "Pure
 # core, thin edges"). sources/ (readers over the adapters, flag_stale's state) and clients/ are
@@ -90,7 +91,8 @@ def test_a_job_reads_rotation_yaml_once(job):
 
 
 WRITERS = {"notify_failure", "post_handoff", "sync_customer_tiers", "pr_comment", "flag_stale",
-           "escalate", "label_issues", "sync_pagerduty"}  # fmt: skip
+           "escalate", "label_issues", "sync_pagerduty", "request_swap",
+           "request_time_off"}  # fmt: skip
 
 
 @pytest.mark.parametrize("job", sorted(WRITERS))
@@ -98,7 +100,7 @@ def test_a_writing_job_runs_on_the_runner(job):
     """Its tail is the runner's: it neither looks at --apply nor picks an output format, and it
     applies typed writes only (scripts/plan.py), matched on their kind, never a dict's keys."""
     text = (SCRIPTS / f"{job}.py").read_text()
-    assert "runner.start(JOB" in text and "runner.Job(" in text
+    assert "runner.start(JOB" in text and ("runner.Job(" in text or "runner.Job[" in text)
     assert ".apply" not in text and ".format" not in text and 'd["' not in text
     writer = text[text.index("def writer(") :]
     assert "match change.data:" in writer and "case other:" in writer

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from fakes.world import World
-from scripts import check_rotation, request_swap
+from scripts import check_rotation, request_swap, request_time_off
 from scripts.rotation import load as rotation
 from scripts.rotation import public_holidays, schedule
 from scripts.rotation.model import HERO
@@ -291,3 +291,63 @@ def test_apply_needs_a_token_and_writes_nothing_without(gh, capsys, monkeypatch)
     monkeypatch.delenv("GITHUB_TOKEN")
     code, _, err = run(capsys, "--person", "judy", "--date", "2027-01-06", "--apply")
     assert code == 2 and "--apply needs GITHUB_TOKEN" in err and gh.writes() == 0
+
+
+# --- request_time_off ----------------------------------------------------------------------------
+
+
+def time_off(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = request_time_off.main(["--now", EXAMPLE_NOW, *argv])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_time_off_opens_one_pull_request_with_the_time_off_and_its_swaps(gh, capsys, tmp_path):
+    code, out, err = time_off(capsys, "--person", "heidi", "--from", "2027-02-16", "--to",
+                              "2027-02-17", "--reason", "a course", "--apply")  # fmt: skip
+    assert code == 0, err
+    assert "Support Hero, week of Mon 15 Feb 2027: judy takes it; heidi covers their" in out
+    (pull,) = gh.pulls(REPO)
+    assert pull["head"] == "support-hero/time-off-heidi-2027-02-16"
+    new = gh.file(REPO, "rotation.yaml", pull["head"]).decode()
+    edited = tmp_path / "rotation.yaml"
+    edited.write_text(new)
+    assert check_rotation.main(["--config", str(edited), "--now", EXAMPLE_NOW]) == 0
+    rot = load(new)
+    assert rot.time_off[-1].person == "heidi" and rot.swaps[-1].people == ("heidi", "judy")
+    hero = schedule.on_call(rot, HERO, datetime(2027, 2, 16, 12, tzinfo=UTC))
+    assert hero.person == "judy"  # heidi is off: someone else holds her week
+    assert time_off(capsys, "--person", "heidi", "--from", "2027-02-16", "--to", "2027-02-17",
+                    "--apply")[0] == 0 and len(gh.pulls(REPO)) == 1  # fmt: skip
+
+
+def test_a_shift_nobody_can_take_is_said_and_the_rest_still_proposed(capsys, tmp_path):
+    config = tmp_path / "rotation.yaml"
+    config.write_text(rotations.text(people="abcdefg", hero="abcdf", hero_is_team_secondary=False,
+                                     team_of={p: "ops" for p in "aeg"},
+                                     teams={"ops": ("aeg", "2026-11-30", "a")}))  # fmt: skip
+    code, out, _ = time_off(capsys, "--config", str(config), "--person", "a", "--from",
+                            "2027-01-11", "--to", "2027-01-15")  # fmt: skip
+    assert code == 0
+    # the hero week of 4 Jan ends on the 11th at 09:00, inside the time off
+    assert "Support Hero, week of Mon 04 Jan 2027: nobody on the rotation can take it" in out
+    assert "Ops secondary, week of Mon 11 Jan 2027: e takes it" in out
+    assert "swaps:\n  - people: [a, e]\n    dates: [2027-01-11," in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--person", "hedi", "--from", "2027-02-16", "--to", "2027-02-17"],
+         "--person 'hedi' is not a person (did you mean 'heidi'?)"),
+        (["--person", "heidi", "--from", "2027-02-17", "--to", "2027-02-16"], "is before --from"),
+        (["--person", "heidi", "--from", "2026-12-01", "--to", "2026-12-20"],
+         "has begun or is past"),
+    ],
+)  # fmt: skip
+def test_bad_time_off_requests_exit_2(capsys, argv, says):
+    code, _, err = time_off(capsys, *argv)
+    assert code == 2 and says in err, err
