@@ -68,9 +68,11 @@ VARIABLES = (
     Variable("GITHUB_STEP_SUMMARY", "actions", "every job", "the job summary's file"),
     Variable("GITHUB_OUTPUT", "actions", "services", "the step's outputs file"),
     Variable("GITHUB_REPOSITORY", "actions", "pr_comment, label_issues, flag_stale, escalate, "
-             "notify_failure, the request jobs", "owner/name of the workflow's repository"),
+             "post_handoff, notify_failure, the request jobs",
+             "owner/name of the workflow's repository"),
     Variable("GITHUB_WORKFLOW", "actions", "notify_failure", "the workflow's name"),
-    Variable("GITHUB_SERVER_URL", "actions", "escalate, notify_failure", "for the run's address"),
+    Variable("GITHUB_SERVER_URL", "actions", "escalate, notify_failure, post_handoff",
+             "for the run's address (post_handoff: the request form's)"),
     Variable("GITHUB_RUN_ID", "actions", "escalate, notify_failure", "for the run's address"),
     Variable("GITHUB_ACTOR", "actions", "escalate", "who started the run"),
     Variable("GITHUB_SHA", "actions", "publish_calendar", "the commit the site is built from"),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -114,7 +115,13 @@ def load_settings(rot: Rotation, config: str) -> weekly.Settings:
     if problems:
         raise ConfigError(problems)
     lines = {key: src.where(("slack", key))[0] for key in slack}
-    return weekly.settings(rot, lines)
+    return weekly.settings(rot, lines, request_page(os.environ))
+
+
+def request_page(env: Mapping[str, str]) -> str | None:
+    """The request workflow's page in Actions (its form asks for a swap or time off)."""
+    server, repo = env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY")
+    return f"{server}/{repo}/actions/workflows/request.yml" if server and repo else None
 
 
 # --- observe (read only) -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from datetime import datetime
 
 import pytest
 
+from scripts import post_handoff
 from scripts.handoff import weekly
 from scripts.rotation import load as rotation
 
@@ -337,3 +338,15 @@ def test_plan_without_reading_slack_shows_the_desired_state(rot, cfg):
         ("topic", "#C0SUPPORT1"), ("remind", "DM dave"),
     ]  # fmt: skip
     assert changes[3].summary == f"Support Hero on call: {BOB}"
+
+
+def test_the_links_line_says_where_to_ask_for_a_swap(rot):
+    page = "https://github.com/kestrel-example/support/actions/workflows/request.yml"
+    with_form = weekly.settings(rot, request_url=page)
+    assert weekly.links_line(rot, with_form).endswith(f"<{page}|ask for a swap or time off>")
+    assert "ask for a swap" not in weekly.links_line(rot, weekly.settings(rot))
+    env = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "kestrel-example/support",
+    }
+    assert post_handoff.request_page(env) == page and post_handoff.request_page({}) is None

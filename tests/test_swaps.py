@@ -10,8 +10,8 @@ import pytest
 
 from fakes.world import World
 from scripts import check_rotation, request_swap, request_time_off
+from scripts.rotation import fairness, public_holidays, schedule
 from scripts.rotation import load as rotation
-from scripts.rotation import public_holidays, schedule
 from scripts.rotation.model import HERO
 from scripts.rotation.problems import ConfigError
 from scripts.swaps import candidates as cands
@@ -351,3 +351,23 @@ def test_a_shift_nobody_can_take_is_said_and_the_rest_still_proposed(capsys, tmp
 def test_bad_time_off_requests_exit_2(capsys, argv, says):
     code, _, err = time_off(capsys, *argv)
     assert code == 2 and says in err, err
+
+
+@pytest.mark.parametrize(
+    ("people", "counts", "warning"),
+    [
+        ("ab", {"a": 7, "b": 7}, None),
+        ("abc", {"a": 5, "b": 6, "c": 3}, "b holds 6 of theirs, c 3"),
+    ],
+)
+def test_the_fairness_warnings_count_public_holidays_on_call(people, counts, warning):
+    """England's holidays over the 52 weeks from 30 Nov 2026, split by who is hero then."""
+    text = rotations.text(people=people, hero=people)
+    for person in people:
+        text = with_country(text, person, "GB-ENG")
+    rot = load(text)
+    assert fairness.holidays_on_call(rot, NOW) == counts
+    warned = [m for _, m in fairness.warnings(rot, NOW) if "public holidays" in m]
+    assert warned == ([f"uneven public holidays on call over the next 52 weeks: {warning}; "
+                       "`check_rotation --weeks 52` names a one-day swap for each"]
+                      if warning else [])  # fmt: skip

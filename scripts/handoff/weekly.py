@@ -50,11 +50,15 @@ class Settings:
     reminders: bool = True
     rotation_url: str | None = None
     pagerduty_url: str | None = None  # the account's web address, e.g. https://acme.pagerduty.com
+    request_url: str | None = None  # where to ask for a swap or time off (request.yml)
     lines: Mapping[str, int] = field(default_factory=dict)  # slack key -> rotation.yaml line
 
 
-def settings(rot: Rotation, lines: Mapping[str, int] | None = None) -> Settings:
-    """Settings from rot.settings (`slack` and `links`); the schema has checked their shapes."""
+def settings(
+    rot: Rotation, lines: Mapping[str, int] | None = None, request_url: str | None = None
+) -> Settings:
+    """Settings from rot.settings (`slack` and `links`); the schema has checked their shapes.
+    `links.request` names where to ask for a swap, else `request_url` (the workflow's page)."""
     slack = dict(rot.section("slack"))
     links = dict(rot.section("links"))
     topic = slack.get("topic", True)
@@ -66,6 +70,7 @@ def settings(rot: Rotation, lines: Mapping[str, int] | None = None) -> Settings:
         reminders=slack.get("reminders", True),
         rotation_url=links.get("rotation"),
         pagerduty_url=links.get("pagerduty"),
+        request_url=links.get("request") or request_url,
         lines=dict(lines or {}),
     )
 
@@ -334,13 +339,14 @@ def message(
 
 
 def links_line(rot: Rotation, cfg: Settings) -> str:
-    rotation = link(cfg.rotation_url, "rotation.yaml")
-    schedule = rot.hero.pagerduty_schedule
-    if not schedule:
-        return rotation
-    base = (cfg.pagerduty_url or "").rstrip("/")
-    pd = link(f"{base}/schedules/{schedule}" if base else None, f"PagerDuty schedule {schedule}")
-    return f"{rotation} · {pd}"
+    parts = [link(cfg.rotation_url, "rotation.yaml")]
+    if schedule := rot.hero.pagerduty_schedule:
+        base = (cfg.pagerduty_url or "").rstrip("/")
+        url = f"{base}/schedules/{schedule}" if base else None
+        parts.append(link(url, f"PagerDuty schedule {schedule}"))
+    if cfg.request_url:
+        parts.append(link(cfg.request_url, "ask for a swap or time off"))
+    return " · ".join(parts)
 
 
 def fallback_text(blocks: Sequence[Block]) -> str:
