@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from scripts import console, redaction
@@ -42,6 +42,17 @@ def parse_now(text: str) -> datetime:
     if not rotation.EARLIEST <= value.date() <= rotation.LATEST:
         raise argparse.ArgumentTypeError(f"{text!r} is outside the years {rotation.YEARS}")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_date(text: str) -> date:
+    """A calendar date, YYYY-MM-DD, inside the years this tool plans for."""
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
+    if not rotation.EARLIEST <= value <= rotation.LATEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is outside the years {rotation.YEARS}")
+    return value
 
 
 def count(low: int, high: int):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from scripts import runner
 from scripts.clients.github import GitHub, GitHubError, PullRequest
-from scripts.plan import PullRequestOpen
+from scripts.plan import Change, PullRequestOpen
 from scripts.swaps import edit
 
 TOKEN = "GITHUB_TOKEN"
@@ -57,6 +59,21 @@ def find_open(gh: GitHub | None, t: Target, branch: str) -> PullRequest | None:
     except GitHubError as exc:
         raise runner.Halted(f"reading GitHub: {exc}", exc) from None
     return found
+
+
+def writer(
+    setup: Any, seen: PullRequest | None, gh: GitHub, changes: Sequence[Change]
+) -> runner.Write:
+    """A request job's writes: each the pull request of its change."""
+
+    def write(change: Change) -> str:
+        match change.data:
+            case PullRequestOpen() as pr:
+                return open_one(gh, pr)
+            case other:
+                raise TypeError(f"not a request write: {other!r}")
+
+    return write
 
 
 def open_one(gh: GitHub, pr: PullRequestOpen) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -30,20 +29,15 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     p = cli.parser(__doc__)
     p.add_argument("--person", required=True, help="whose shift: a handle of rotation.yaml")
-    p.add_argument("--date", required=True, type=_date, help="a date in the shift (YYYY-MM-DD)")
+    p.add_argument(
+        "--date", required=True, type=cli.parse_date, help="a date in the shift (YYYY-MM-DD)"
+    )
     p.add_argument("--days", action="store_true", help="that single day, not the whole week")
     p.add_argument("--schedule", default=HERO, help=f"{HERO} (default) or a team key")
     p.add_argument("--with", dest="partner", metavar="HANDLE", help="ask only this person")
     p.add_argument("--reason", default="", help="why (shown in rotation.yaml and the PR)")
     pull_requests.add_arguments(p)
     return p
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
 
 
 @dataclass(frozen=True)
@@ -102,19 +96,6 @@ def planned(s: Setup, seen: PullRequest | None, heading: str) -> runner.Planned:
     return runner.Planned([change], text, markdown, json=json)
 
 
-def writer(
-    s: Setup, seen: PullRequest | None, gh: GitHub, changes: Sequence[Change]
-) -> runner.Write:
-    def write(change: Change) -> str:
-        match change.data:
-            case PullRequestOpen() as pr:
-                return pull_requests.open_one(gh, pr)
-            case other:
-                raise TypeError(f"not a request write: {other!r}")
-
-    return write
-
-
 JOB = runner.Job[Setup, GitHub, PullRequest | None](
     title="Swap request",
     policy=runner.Policy.STOP,
@@ -122,7 +103,7 @@ JOB = runner.Job[Setup, GitHub, PullRequest | None](
     connect=runner.client(pull_requests.TOKEN, GitHub),
     observe=observe,
     plan=planned,
-    writer=writer,
+    writer=pull_requests.writer,
     tokens=runner.needs(pull_requests.TOKEN),
     refuse=lambda s: pull_requests.refuse(s.target),
 )

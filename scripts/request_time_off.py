@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -30,18 +29,13 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     p = cli.parser(__doc__)
     p.add_argument("--person", required=True, help="who is off: a handle of rotation.yaml")
-    p.add_argument("--from", dest="first", required=True, type=_date, help="the first day off")
-    p.add_argument("--to", dest="last", required=True, type=_date, help="the last day off")
+    p.add_argument(
+        "--from", dest="first", required=True, type=cli.parse_date, help="the first day off"
+    )
+    p.add_argument("--to", dest="last", required=True, type=cli.parse_date, help="the last day off")
     p.add_argument("--reason", default="", help="why (shown in rotation.yaml and the PR)")
     pull_requests.add_arguments(p)
     return p
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
 
 
 @dataclass(frozen=True)
@@ -121,19 +115,6 @@ def _line(s: Setup, c: time_off.Collision) -> str:
             f"{describe(s.rot, c.taker.give_back)}")  # fmt: skip
 
 
-def writer(
-    s: Setup, seen: PullRequest | None, gh: GitHub, changes: Sequence[Change]
-) -> runner.Write:
-    def write(change: Change) -> str:
-        match change.data:
-            case PullRequestOpen() as pr:
-                return pull_requests.open_one(gh, pr)
-            case other:
-                raise TypeError(f"not a request write: {other!r}")
-
-    return write
-
-
 JOB = runner.Job[Setup, GitHub, PullRequest | None](
     title="Time-off request",
     policy=runner.Policy.STOP,
@@ -141,7 +122,7 @@ JOB = runner.Job[Setup, GitHub, PullRequest | None](
     connect=runner.client(pull_requests.TOKEN, GitHub),
     observe=observe,
     plan=planned,
-    writer=writer,
+    writer=pull_requests.writer,
     tokens=runner.needs(pull_requests.TOKEN),
     refuse=lambda s: pull_requests.refuse(s.target),
 )

@@ -143,6 +143,7 @@ def test_request_swap_on_the_example(capsys):
         (["--person", "judy", "--date", "2027-01-06", "--schedule", "platfrom"],
          "'platfrom' is not a schedule (did you mean 'platform'?)"),
         (["--person", "judy", "--date", "6 Jan"], "not a date: '6 Jan'"),
+        (["--person", "judy", "--date", "9999-12-31"], "is outside the years 1970 to 2999"),
     ],
 )  # fmt: skip
 def test_bad_requests_exit_2_with_the_reason(capsys, argv, says):
