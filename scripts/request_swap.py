@@ -122,6 +122,14 @@ def requested(
             f"{person} is not on {candidates.describe(rot, span)} ({who}, before swaps)"
             f"{_nearest(rot, person, span, now)}; nothing was written"
         )
+    if taken := candidates.swapped(rot, person, span):
+        fix = f"by the swap at {rot.file}:{taken.line}: change that entry instead"
+        if taken.why == "hero":
+            fix = "as the hero covering their team: swap the hero week instead"
+        raise UsageError(
+            f"{taken.person} already holds {candidates.describe(rot, span)} from "
+            f"{taken.start.astimezone(rot.zone):%a %d %b} {fix}; nothing was written"
+        )
     if span.start <= now:
         raise UsageError(
             f"{candidates.describe(rot, span)} has started: a swap cannot change a shift in "

@@ -144,6 +144,12 @@ def test_request_swap_on_the_example(capsys):
          "'platfrom' is not a schedule (did you mean 'platform'?)"),
         (["--person", "judy", "--date", "6 Jan"], "not a date: '6 Jan'"),
         (["--person", "judy", "--date", "9999-12-31"], "is outside the years 1970 to 2999"),
+        # rotation.yaml (or a merged request) already gives it away: a second entry would fight it
+        (["--person", "frank", "--date", "2026-12-22"],
+         "dave already holds Support Hero, week of Mon 21 Dec 2026 from Mon 21 Dec by the swap at "
+         "rotation.yaml:97: change that entry instead"),
+        (["--person", "carol", "--date", "2026-12-14"], "erin already holds Support Hero, week of "
+         "Mon 14 Dec 2026 from Wed 16 Dec by the swap at rotation.yaml:101"),
     ],
 )  # fmt: skip
 def test_bad_requests_exit_2_with_the_reason(capsys, argv, says):
@@ -372,3 +378,11 @@ def test_the_fairness_warnings_count_public_holidays_on_call(people, counts, war
     assert warned == ([f"uneven public holidays on call over the next 52 weeks: {warning}; "
                        "`check_rotation --weeks 52` names a one-day swap for each"]
                       if warning else [])  # fmt: skip
+
+
+def test_time_off_over_a_week_partly_swapped_says_so(capsys):
+    code, out, _ = time_off(capsys, "--person", "carol", "--from", "2026-12-15", "--to",
+                            "2026-12-15")  # fmt: skip
+    assert code == 0
+    assert ("Support Hero, week of Mon 14 Dec 2026: erin holds part of it by a swap (line 101): "
+            "change that; it stays carol's") in out  # fmt: skip

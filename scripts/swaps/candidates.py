@@ -9,7 +9,7 @@ Ranked by fewest weeks on that rotation over the next 52 weeks, then by how soon
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -43,6 +43,13 @@ def span_of(rot: Rotation, key: str, day: date, single_day: bool) -> Span:
 def base_person(rot: Rotation, span: Span) -> str | None:
     """Who the rotation (before swaps) puts on the span: whom a swap entry must name first."""
     return schedule.person_on(rot.cycle_of(span.schedule), rot, span.start)
+
+
+def swapped(rot: Rotation, person: str, span: Span) -> Shift | None:
+    """A shift of the span that rotation.yaml already gives to someone else (a swap, or the
+    hero covering their team): a new swap entry for the span would fight it."""
+    shifts = schedule.schedule_shifts(rot, span.schedule, span.start, span.end)
+    return next((s for s in shifts if s.person != person), None)
 
 
 @dataclass(frozen=True)
@@ -165,11 +172,6 @@ def describe(rot: Rotation, span: Span) -> str:
     """ "Support Hero, week of Mon 14 Dec 2026" or "... on Wed 16 Dec 2026"."""
     when = f"on {span.day:%a %d %b %Y}" if span.single_day else f"week of {span.day:%a %d %b %Y}"
     return f"{label(rot, span.schedule)}, {when}"
-
-
-def shifts_held(rot: Rotation, person: str, start: datetime, end: datetime) -> Sequence[Shift]:
-    """Every final shift of `person` over [start, end), on every schedule."""
-    return [s for s in schedule.shifts(rot, start, end) if s.person == person]
 
 
 def holiday_warnings(rot: Rotation, now: datetime, weeks: int) -> list[tuple[int, str]]:

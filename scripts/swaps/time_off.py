@@ -45,6 +45,10 @@ def plan(rot: Rotation, person: str, first: date, last: date, reason: str,
         if candidates.base_person(rot, span) != person:
             found.append(Collision(span, None, f"{person} holds it by a swap already: change that"))
             continue
+        if taken := candidates.swapped(rot, person, span):
+            why = f"{taken.person} holds part of it by a swap (line {taken.line}): change that"
+            found.append(Collision(span, None, why))
+            continue
         best = next((c for c in candidates.candidates(current, person, span, now) if c.can), None)
         if best is None or best.give_back is None:
             found.append(Collision(span, None, "nobody on the rotation can take it"))
