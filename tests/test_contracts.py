@@ -10,7 +10,7 @@ import pytest
 from scripts.clients import github, pagerduty, slack
 from scripts.escalation.paging import OnCallRow
 from scripts.rotation.pr_comment_body import HasBody
-from scripts.stale.github_threads import GitHubComment, GitHubIssue
+from scripts.stale.github_threads import GitHubComment
 from scripts.stale.slack_threads import SlackMessage
 from scripts.tiers import labels
 
@@ -23,7 +23,6 @@ MESSAGE = slack.Message("1765700000.000100", "hello")
 ON_CALL = pagerduty.OnCall("PUSER01", "Erin", AT, None)
 
 # what each core reads, from what each adapter gives (mypy checks these)
-stale_issue: GitHubIssue = ISSUE
 stale_comment: GitHubComment = COMMENT
 stale_repo_comment: GitHubComment = REPO_COMMENT
 stale_message: SlackMessage = MESSAGE
@@ -33,7 +32,7 @@ pr_comment: HasBody = COMMENT
 on_call: OnCallRow = ON_CALL
 
 CONTRACTS: list[tuple[type, object]] = [
-    (GitHubIssue, ISSUE), (GitHubComment, COMMENT), (GitHubComment, REPO_COMMENT),
+    (GitHubComment, COMMENT), (GitHubComment, REPO_COMMENT),
     (SlackMessage, MESSAGE), (labels.Issue, ISSUE), (labels.Comment, COMMENT),
     (HasBody, COMMENT), (OnCallRow, ON_CALL),
 ]  # fmt: skip

@@ -1,7 +1,7 @@
 """GitHub issues as support conversations, pure: who wrote, which comments are needed, tiers.
 
-What it reads of an issue and a comment is `GitHubIssue` and `GitHubComment`; the GitHub
-adapter's Issue, Comment and RepoComment provide them.
+What it reads of an issue is tiers/labels.py's `Issue` (the one description of a GitHub issue
+the cores share), of a comment `GitHubComment`; the GitHub adapter's dataclasses provide them.
 """
 
 from __future__ import annotations
@@ -13,34 +13,9 @@ from typing import Protocol
 
 from scripts.stale import clock
 from scripts.stale.clock import BOT, CUSTOMER, US
-from scripts.tiers.labels import TEAM_ASSOCIATIONS
+from scripts.tiers.labels import TEAM_ASSOCIATIONS, Issue
 
 SKIP, BACKLOG, DECIDED, FETCH = "skip", "backlog", "decided", "fetch"
-
-
-class GitHubIssue(Protocol):
-    """What this core reads of an issue (or a pull request: the issues API lists both)."""
-
-    @property
-    def number(self) -> int: ...
-    @property
-    def user(self) -> str: ...  # login
-    @property
-    def user_type(self) -> str: ...  # "User", "Bot", "Organization"
-    @property
-    def author_association(self) -> str: ...
-    @property
-    def comments(self) -> int: ...  # how many
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def updated_at(self) -> datetime: ...
-    @property
-    def labels(self) -> Sequence[str]: ...
-    @property
-    def is_pull_request(self) -> bool: ...
-    @property
-    def html_url(self) -> str: ...
 
 
 class GitHubComment(Protocol):
@@ -68,12 +43,12 @@ def author(login: str, association: str, user_type: str, team: frozenset[str]) -
     return CUSTOMER
 
 
-def needs_comments(issue: GitHubIssue, start: datetime) -> bool:
+def needs_comments(issue: Issue, start: datetime) -> bool:
     """An issue whose comments must be known: open, not a pull request, written to in the window."""
     return not issue.is_pull_request and issue.comments > 0 and issue.updated_at >= start
 
 
-def listing_since(issues: Iterable[GitHubIssue], start: datetime) -> datetime | None:
+def listing_since(issues: Iterable[Issue], start: datetime) -> datetime | None:
     """Where the repository-wide comment listing starts: the window's start, or the oldest issue
     needing comments if all of them are younger (their comments cannot be older than they are).
     None: no issue needs comments, so none are listed."""
@@ -101,7 +76,7 @@ def _said(
     return Said(clock.Message(who, at, edited_at=edited if edited != at else None), login)
 
 
-def opening(issue: GitHubIssue, team: frozenset[str]) -> Said:
+def opening(issue: Issue, team: frozenset[str]) -> Said:
     """The issue itself: its author's first message."""
     i = issue
     return _said(i.user, i.author_association, i.user_type, i.created_at, i.created_at, team)
@@ -119,7 +94,7 @@ class Verdict:
 
 
 def verdict(
-    issue: GitHubIssue,
+    issue: Issue,
     known: Sequence[GitHubComment],
     start: datetime,
     known_since: datetime | None,
@@ -150,7 +125,7 @@ def verdict(
 
 
 def fetched(
-    issue: GitHubIssue, comments: Iterable[GitHubComment], start: datetime, team: frozenset[str]
+    issue: Issue, comments: Iterable[GitHubComment], start: datetime, team: frozenset[str]
 ) -> Verdict:
     """The verdict once an issue's own comments are read."""
     said = sorted((comment_said(c, team) for c in comments), key=lambda s: s.message.at)
@@ -177,7 +152,7 @@ def tier_from_labels(labels: Iterable[str], tier_names: Mapping[str, str]) -> st
 
 def conversation(
     repo: str,
-    issue: GitHubIssue,
+    issue: Issue,
     said: Sequence[Said],
     tier_names: Mapping[str, str],
     tier_of_login: TierOfLogin,

@@ -25,7 +25,8 @@ _TRIAGE = re.compile(r"<!-- support-hero:triage ([a-z]+) -->")
 
 
 class Issue(Protocol):
-    """What this core reads of an issue (the issues API lists pull requests too)."""
+    """What the cores read of an issue (the issues API lists pull requests too): this one, and
+    stale/github_threads.py's conversations."""
 
     @property
     def number(self) -> int: ...
@@ -51,6 +52,8 @@ class Issue(Protocol):
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
+    @property
+    def html_url(self) -> str: ...
 
 
 class Comment(Protocol):
