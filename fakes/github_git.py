@@ -50,6 +50,12 @@ class GitData:
         with self.lock:
             return list(self.repos[repo.lower()].pulls.values())
 
+    def close_pull(self, repo: str, number: int) -> None:
+        """A person closing a pull request by hand (its branch stays)."""
+        with self.lock:
+            r = self.repos[repo.lower()]
+            r.pulls[number]["state"] = r.issues[number].state = "closed"
+
     def _commit(self, r, branch: str, tree: dict[str, bytes], message: str) -> str:
         parent = r.branches.get(branch)
         sha = hashlib.sha1(repr((parent, sorted(tree.items()), message)).encode()).hexdigest()
@@ -62,6 +68,8 @@ class GitData:
 
     @route("GET", "/repos/{owner}/{repo}/git/ref/{ref}")
     def get_ref(self, req, owner, repo, ref):
+        # docs.github.com/rest/git/refs, "Get a reference": `ref` is "heads/<branch>", and a
+        # branch that does not exist (deleted by hand after a merge, say) is a 404
         r = self._repo_or_404(owner, repo)
         if r is None or not self._authorized(req) or not ref.startswith("heads/"):
             return _not_found()  # chosen: only branch refs are modelled
@@ -102,7 +110,9 @@ class GitData:
         data = r.commits.get(r.branches.get(branch, ""), {}).get(path)
         if data is None:
             return _not_found()
-        encoded = base64.encodebytes(data).decode()  # GitHub's: lines of 60 characters
+        # docs.github.com/rest/repos/contents, "Get repository content": a file comes as Base64
+        # in `content`; GitHub breaks it into lines, as encodebytes does
+        encoded = base64.encodebytes(data).decode()
         return 200, self._content_json(r, path, data, branch) | {
             "content": encoded, "encoding": "base64",
         }  # fmt: skip
@@ -159,13 +169,16 @@ class GitData:
         r = self._repo_or_404(owner, repo)
         if r is None or not self._authorized(req):
             return _not_found()
+        # docs.github.com/rest/pulls/pulls, "List pull requests": `state` open by default;
+        # `head` filters by "user:ref-name"; sorted by `created`, newest first, by default.
+        # A pull request closed by hand is listed only with state=closed or all.
         state = req.query.get("state", "open")
         items = [p for p in r.pulls.values() if state == "all" or p["state"] == state]
-        if head := req.query.get("head"):  # "owner:branch", as the docs say
+        if head := req.query.get("head"):
             items = [p for p in items if f"{r.owner}:{p['head']}".lower() == head.lower()]
         if base := req.query.get("base"):
             items = [p for p in items if p["base"] == base]
-        items.sort(key=lambda p: p["number"], reverse=True)  # GitHub: newest first by default
+        items.sort(key=lambda p: p["number"], reverse=True)
         status, chunk, headers = self._page(req, items)
         return status, [self._pull_json(r, p, full=False) for p in chunk], headers
 
@@ -179,7 +192,8 @@ class GitData:
         if head not in r.branches or base not in r.branches:
             return _invalid(code="invalid", field="head" if head not in r.branches else "base")
         if any(p["head"] == head and p["state"] == "open" for p in r.pulls.values()):
-            # docs.github.com: "A pull request already exists for owner:branch" (422)
+            # GitHub's 422 "A pull request already exists for owner:branch" (docs.github.com/rest/
+            # pulls/pulls, "Create a pull request"); one closed by hand does not stop a new one
             return _invalid(message=f"A pull request already exists for {r.owner}:{head}.")
         if r.branches[head] == r.branches[base]:
             return _invalid(message=f"No commits between {base} and {head}")

@@ -386,3 +386,22 @@ def test_time_off_over_a_week_partly_swapped_says_so(capsys):
     assert code == 0
     assert ("Support Hero, week of Mon 14 Dec 2026: erin holds part of it by a swap (line 101): "
             "change that; it stays carol's") in out  # fmt: skip
+
+
+WRITES = [("POST", "/repos/*/*/git/refs"), ("PUT", "/repos/*/*/contents/*"),
+          ("POST", "/repos/*/*/pulls")]  # fmt: skip
+
+
+def test_a_pull_request_closed_by_hand_is_opened_again_from_its_branch(gh, capsys):
+    argv = ("--person", "judy", "--date", "2027-01-06", "--apply")
+    assert run(capsys, *argv)[0] == 0
+    # the first apply: branch, file, pull request; and the reads before each
+    assert [gh.count(m, p) for m, p in WRITES] == [1, 1, 1]
+    (first,) = gh.pulls(REPO)
+    gh.close_pull(REPO, first["number"])
+    gh.reset_counts()
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "Pull request: " in out
+    states = sorted((p["number"], p["state"]) for p in gh.pulls(REPO))
+    assert states == [(first["number"], "closed"), (first["number"] + 1, "open")]
+    assert [gh.count(m, p) for m, p in WRITES] == [0, 0, 1]  # the branch and its file were there
