@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         name = f"{rot.people[handle].name} · {events.title(rot)}"
         files[f"calendar/{handle}.ics"] = ics.feed(name, mine, rot.timezone, now)
     for key, theirs in feeds.schedules.items():
-        name = f"{events.label(rot, key)} · {events.title(rot)}"
+        name = f"{rot.schedule_label(key)} · {events.title(rot)}"
         files[f"calendar/{key}.ics"] = ics.feed(name, theirs, rot.timezone, now)
     shifts = schedule.shifts(rot, span.start, span.end)
     for path, html in site.pages(rot, span, shifts, feeds, build).items():

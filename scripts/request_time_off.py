@@ -18,7 +18,7 @@ from scripts.plan import Change, PullRequestOpen
 from scripts.rotation import consistency, schedule
 from scripts.rotation.model import Rotation, TimeOff
 from scripts.rotation.problems import UsageError, suggest
-from scripts.swaps import candidates, edit, pull_request, time_off
+from scripts.swaps import edit, pull_request, time_off
 from scripts.swaps.candidates import describe
 
 
@@ -65,7 +65,7 @@ def setup(args: argparse.Namespace) -> Setup:
         if s.person == person and s.start <= now:
             since = f"{s.start.astimezone(rot.zone):%a %d %b %H:%M}"
             raise UsageError(
-                f"{person}'s {candidates.label(rot, s.schedule)} shift since {since} is in "
+                f"{person}'s {rot.schedule_label(s.schedule)} shift since {since} is in "
                 "progress: a request cannot change it; nothing was written"
             )
     return Setup(rot, now, person, first, last, args.reason, pull_requests.target(args))

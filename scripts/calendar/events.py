@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from scripts.rotation import schedule
-from scripts.rotation.model import HERO, Rotation
+from scripts.rotation.model import Rotation
 from scripts.rotation.schedule import Shift
 
 DEFAULT_WEEKS = 26
@@ -55,11 +55,6 @@ def title(rot: Rotation) -> str:
     return str(rot.section("calendar").get("title") or DEFAULT_TITLE)
 
 
-def label(rot: Rotation, key: str) -> str:
-    """ "Support Hero", or "Core Experience secondary"."""
-    return "Support Hero" if key == HERO else f"{rot.teams[key].name} secondary"
-
-
 def namespace(rot: Rotation) -> str:
     """Part of every UID: stable across builds, different between two organisations' sites."""
     seed = str(rot.section("links").get("rotation") or title(rot))
@@ -76,7 +71,7 @@ def shift_events(rot: Rotation, span: Horizon) -> list[Event]:
             uid=f"{s.schedule}-{s.start:%Y%m%dT%H%M%SZ}-{ns}@support-hero",
             start=s.start,
             end=s.end,
-            summary=f"{label(rot, s.schedule)}: {rot.people[s.person].name}",
+            summary=f"{rot.schedule_label(s.schedule)}: {rot.people[s.person].name}",
             description=describe(rot, s),
             person=s.person,
             schedule=s.schedule,

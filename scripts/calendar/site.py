@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import jinja2
 
-from scripts.calendar.events import Event, Feeds, Horizon, label, title
+from scripts.calendar.events import Event, Feeds, Horizon, title
 from scripts.rotation import fairness, schedule
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.schedule import Shift
@@ -121,12 +121,12 @@ def index(rot: Rotation, span: Horizon, shifts: Sequence[Shift], build: Build) -
     return TEMPLATES.get_template("index.html").render(
         title=title(rot),
         zone=rot.timezone,
-        columns=[label(rot, k) for k in rot.schedules()],
+        columns=[rot.schedule_label(k) for k in rot.schedules()],
         weeks=weeks(rot, span, shifts, build.now),
         marks=MARKS,
         bars=bars,
         most=most,
-        schedules=[(k, label(rot, k)) for k in rot.schedules()],
+        schedules=[(k, rot.schedule_label(k)) for k in rot.schedules()],
         built=_local(rot, build.now),
         commit=build.commit,
         feed=lambda name: feed_url(build, name),

@@ -136,3 +136,7 @@ class Rotation:
 
     def schedule_name(self, schedule: str) -> str:
         return "Support Hero" if schedule == HERO else self.teams[schedule].name
+
+    def schedule_label(self, schedule: str) -> str:
+        """ "Support Hero", or "Core Experience secondary": a schedule as a person reads it."""
+        return "Support Hero" if schedule == HERO else f"{self.teams[schedule].name} secondary"

@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 from scripts.markup.github_text import escape
 from scripts.rotation.check_report import affected
 from scripts.rotation.history import Move
-from scripts.rotation.model import HERO, Person, Rotation
+from scripts.rotation.model import Person, Rotation
 from scripts.rotation.problems import Problem
 
 MARKER = "<!-- support-hero:rotation-check -->"  # how a later run finds the comment again
@@ -116,4 +116,4 @@ def _schedule_name(rots: list[Rotation], key: str) -> str:
     rot = next((r for r in rots if key in r.schedules()), None)
     if rot is None:
         return escape(key)
-    return escape(rot.schedule_name(key) + ("" if key == HERO else " secondary"))
+    return escape(rot.schedule_label(key))

@@ -103,7 +103,7 @@ def conflicts(rot: Rotation, person: str, span: Span) -> list[str]:
             reasons.append(f"{person} is on time off {t.first}..{t.last}")
     for s in schedule.shifts(rot, span.start, span.end):
         if s.person == person:
-            reasons.append(f"{person} is already on {label(rot, s.schedule)} then")
+            reasons.append(f"{person} is already on {rot.schedule_label(s.schedule)} then")
     for day, name in public_holidays.held(rot, rot.people[person], span.start, span.end):
         country = rot.people[person].country
         reasons.append(f"{day:%a %d %b} is {name}, a public holiday for {person} ({country})")
@@ -150,16 +150,12 @@ def _back_to_back(rot: Rotation, person: str, span: Span) -> list[str]:
     mine = [s for s in around if s.person == person]
     inside = [s for s in mine if span.start <= s.start and s.end <= span.end]
     touching = [s for s in mine if s not in inside and (s.end == span.start or s.start == span.end)]
-    return [f"{person} would be on {label(rot, s.schedule)} right {_side(s, span)}"
+    return [f"{person} would be on {rot.schedule_label(s.schedule)} right {_side(s, span)}"
             for s in touching]  # fmt: skip
 
 
 def _side(s: Shift, span: Span) -> str:
     return "before" if s.end == span.start else "after"
-
-
-def label(rot: Rotation, key: str) -> str:
-    return "Support Hero" if key == HERO else f"{rot.teams[key].name} secondary"
 
 
 def rank_words(c: Candidate, schedule_key: str) -> str:
@@ -171,7 +167,7 @@ def rank_words(c: Candidate, schedule_key: str) -> str:
 def describe(rot: Rotation, span: Span) -> str:
     """ "Support Hero, week of Mon 14 Dec 2026" or "... on Wed 16 Dec 2026"."""
     when = f"on {span.day:%a %d %b %Y}" if span.single_day else f"week of {span.day:%a %d %b %Y}"
-    return f"{label(rot, span.schedule)}, {when}"
+    return f"{rot.schedule_label(span.schedule)}, {when}"
 
 
 def holiday_warnings(rot: Rotation, now: datetime, weeks: int) -> list[tuple[int, str]]:
@@ -189,7 +185,7 @@ def holiday_warnings(rot: Rotation, now: datetime, weeks: int) -> list[tuple[int
                 continue  # nobody can take it: a warning nobody can act on is noise
             country = rot.people[s.person].country
             found.append((s.line, (
-                f"{s.person} holds {label(rot, s.schedule)} on {day:%a %d %b %Y}, {name} "
+                f"{s.person} holds {rot.schedule_label(s.schedule)} on {day:%a %d %b %Y}, {name} "
                 f"({country}); a one-day swap with {best.person} (who {s.person} covers on "
                 f"{best.give_back.day:%a %d %b}) frees it: python -m scripts.request_swap "
                 f"--person {s.person} --date {day} --days"
