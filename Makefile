@@ -24,9 +24,10 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# The workflows: zizmor's security audits (offline), and every file against its schema.
+# The workflows: zizmor's security audits (offline, its strictest persona), and every file against
+# its schema. actionlint is run by hand (see README, Development): no build of it installs here.
 lint-workflows: venv
-	$(VENV)/bin/zizmor --offline .github/workflows .github/dependabot.yml
+	$(VENV)/bin/zizmor --offline --persona=pedantic .github/workflows .github/dependabot.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(VENV)/bin/check-jsonschema --schemafile rotation.schema.json rotation.yaml
