@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fakes.base import fake_env
 from fakes.github import GitHubFake
 from fakes.pagerduty import PagerDutyFake
 from fakes.slack import SlackFake
-from scripts.pagerduty.plan import synced
+from scripts.pagerduty.plan import synced, target
 from scripts.rotation import load as rotation
 from scripts.rotation import schedule
 
@@ -58,46 +59,75 @@ def add_day_swap_this_week(text: str) -> str:
 # -- sync_pagerduty ---------------------------------------------------------------------------
 
 
-def _pd_needed_writes(config: Path, env: dict) -> int:
-    """Writes the plan needs: a PUT per schedule whose layers change, a POST batch per schedule
-    with overrides to create, a DELETE per pruned override."""
+def _pd_needed_writes(config: Path, env: dict, rot) -> int:
+    """Writes the plan needs. Layer-based: a PUT per schedule whose layers change. Shift-based:
+    a request per event ended or deleted and per time zone, one (two with a new rotation) per
+    event created. Both: a POST batch per schedule with overrides to create, a DELETE per pruned
+    override or custom shift."""
     _, _, _, _, out = run_job(
         "sync_pagerduty",
         ["--config", str(config), "--now", NOW.isoformat(), "--format", "json", "--prune"],
         env,
     )
-    changes = json.loads(out[out.index("{") :])["changes"]
-    puts = {c["target"] for c in changes if c["action"] == "update"}
-    posts = {c["target"] for c in changes if c["action"] == "create"}
-    deletes = sum(c["action"] == "delete" for c in changes)
-    return len(puts) + len(posts) + deletes
+    plan = json.loads(out[out.index("{") :])
+    v3 = {target(rot, key) for key, kind in plan["kinds"].items() if kind == "v3"}
+    writes = 0
+    for where in {c["target"] for c in plan["changes"]}:
+        mine = [c for c in plan["changes"] if c["target"] == where]
+        events = [c for c in mine if c["summary"].startswith("new event")]
+        overrides = [c for c in mine if c["action"] == "create" and c not in events]
+        updates = sum(c["action"] == "update" for c in mine)
+        writes += sum(c["action"] == "delete" for c in mine) + bool(overrides)
+        if where in v3:
+            writes += updates + sum(2 if "new rotation" in c["summary"] else 1 for c in events)
+        else:
+            writes += bool(updates)
+    return writes
 
 
-def sync_pagerduty(scenario: Scenario, latency: float, workdir: Path) -> list[Run]:
+def sync_pagerduty(
+    scenario: Scenario, latency: float, workdir: Path, v3: bool = False
+) -> list[Run]:
+    """Adopting hand-made schedules, then a steady run, then one swap more: layer-based
+    schedules, or (v3) shift-based ones, each with a hand-made weekly rotation."""
     config = write_config(workdir, scenario.rotation_yaml)
     rot = rotation.load(config)[0]
     runs = []
+    job = "sync_pagerduty" + (" (v3)" if v3 else "")
     with PagerDutyFake(clock=NOW) as fake:
-        fake.seed_from_rotation(rot, layer="hand-made")
+        fake.seed_from_rotation(rot, layer="hand-made", v3=tuple(synced(rot)) if v3 else ())
         env = fake_env(fake)
         schedules = len(synced(rot))
-        reads = math.ceil(len(rot.people) / PD_PAGE) + 2 * schedules
+        reads = math.ceil(len(rot.people) / PD_PAGE) + 3 * schedules
+        parts = (
+            "rotations with events, overrides, custom shifts"
+            if v3
+            else ("the v3 probe answered 400, layers, overrides")
+        )
         formula = (
-            f"reads: ceil({len(rot.people)} users/{PD_PAGE}) + 2 x {schedules} schedules "
-            "(layers, overrides); writes: 1 PUT per changed schedule + 1 POST batch per "
-            "schedule with new overrides"
+            f"reads: ceil({len(rot.people)} users/{PD_PAGE}) + 3 x {schedules} schedules "
+            f"({parts}); writes: "
+            + (
+                "1 per event ended, 1 per event created, 1 per time zone"
+                if v3
+                else "1 PUT per changed schedule"
+            )
+            + " + 1 POST batch per schedule with new overrides"
         )
         args = ["--config", str(config), "--now", NOW.isoformat(), "--apply", "--prune"]
         for state in ("first run", "steady state", "one change"):
             if state == "one change":
                 config = write_config(workdir, add_swap(config.read_text(), scenario))
             fake.latency = 0
-            writes = _pd_needed_writes(config, env)
+            writes = _pd_needed_writes(config, env, rot)
             fake.latency = latency
-            runs.append(
-                measure([fake], "sync_pagerduty", state, args, env, (reads, writes, formula))
-            )
+            run = measure([fake], "sync_pagerduty", state, args, env, (reads, writes, formula))
+            runs.append(replace(run, job=job))
     return runs
+
+
+def sync_pagerduty_v3(scenario: Scenario, latency: float, workdir: Path) -> list[Run]:
+    return sync_pagerduty(scenario, latency, workdir, v3=True)
 
 
 # -- post_handoff -----------------------------------------------------------------------------
@@ -267,6 +297,7 @@ def label_issues(scenario: Scenario, latency: float, workdir: Path) -> list[Run]
 CASES = {
     "check_rotation": check_rotation,
     "sync_pagerduty": sync_pagerduty,
+    "sync_pagerduty (v3)": sync_pagerduty_v3,
     "post_handoff": post_handoff,
     "label_issues": label_issues,
 }

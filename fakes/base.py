@@ -25,9 +25,10 @@ A fake is a subclass with a spec and routes; handlers get a Request and path par
 
 Quirk hooks, each to be commented with the vendor note it follows: class attributes (tuples, so
 ruff's RUF012 stays quiet) `base_path`, `status_aliases`, `spec_patches`, `unchecked_responses`
-(with a reason), `ignore_params`, `greedy_params`, `method_fallbacks`, `args_anywhere`; methods
-`is_read`, `response_key`, `error_body`, `env`. Tests drive `inject()` and `latency`, and read
-`calls`, `count()`, `reads()`, `writes()` and `violations` (or call `assert_clean()`).
+(with a reason), `more_specs`, `ignore_params`, `greedy_params`, `method_fallbacks`,
+`args_anywhere`; methods `is_read`, `response_key`, `error_body`, `env`. Tests drive `inject()`
+and `latency`, and read `calls`, `count()`, `reads()`, `writes()` and `violations` (or call
+`assert_clean()`).
 """
 
 from __future__ import annotations
@@ -188,6 +189,9 @@ class FakeService:
     unchecked_responses: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     # ((key, ...), value): set in the spec before use, where a vendor file is known to be wrong
     spec_patches: ClassVar[specs.Patches] = ()
+    # ((file, patches), ...): more descriptions served beside `spec` on the same server, tried
+    # after it (PagerDuty documents its shift-based schedules in a file of their own)
+    more_specs: ClassVar[tuple[tuple[str, specs.Patches], ...]] = ()
     ignore_params: ClassVar[tuple[tuple[str, str], ...]] = ()  # (in, name) left unchecked
     greedy_params: ClassVar[tuple[str, ...]] = ()  # path parameters that may hold "/"
     # (method sent, method documented): e.g. ("POST", "GET"), Slack takes either for any method
@@ -209,6 +213,10 @@ class FakeService:
         self._fallbacks = dict(self.method_fallbacks)
         self._greedy, self._ignore = frozenset(self.greedy_params), frozenset(self.ignore_params)
         self._spec = self._load_spec()
+        self._specs = [x for x in (self._spec,) if x] + [
+            specs.load(source, patches) for source, patches in self.more_specs
+        ]
+        self._check_quirks()
         self._routes = _route_table(type(self))
         self._stopping = threading.Event()
         self._server = None
@@ -221,13 +229,15 @@ class FakeService:
             loaded = specs.load(source, self.spec_patches) if source else None
         if self.base_path is None:
             self.base_path = loaded.base_path if loaded else ""
+        return loaded
+
+    def _check_quirks(self) -> None:
         for key in [(m, t) for m, t, _ in self._aliases] + list(self._unchecked):
-            if not loaded or key not in loaded.operations:  # a misspelt quirk would check nothing
+            if not any(key in x.operations for x in self._specs):  # a misspelt quirk checks nothing
                 raise ValueError(f"{type(self).__name__}: {key} is not an operation of the spec")
         for key, reason in self._unchecked.items():
             if not reason.strip():
                 raise ValueError(f"{type(self).__name__}: unchecked {key} needs a reason")
-        return loaded
 
     # -- lifecycle
 
@@ -425,11 +435,11 @@ class FakeService:
 
     def _check_request(self, req: Request, where: str) -> tuple[specs.Operation | None, bool]:
         """The spec operation of a request (None if none), and whether the request is valid."""
-        if self._spec is None:
+        if not self._specs:
             return None, True
-        found = self._spec.match(req.method, req.path, self._greedy)
+        found = self._match(req.method, req.path)
         if found is None and (fallback := self._fallbacks.get(req.method)):
-            found = self._spec.match(fallback, req.path, self._greedy)
+            found = self._match(fallback, req.path)
         if found is None:
             self.violation(f"{where}: not in the spec")
             return None, True  # still up to a handler: the fake may know better than the file
@@ -438,6 +448,13 @@ class FakeService:
         for problem in problems:
             self.violation(f"{where} ({op}): {problem}")
         return op, not problems
+
+    def _match(self, method: str, path: str) -> tuple[specs.Operation, dict] | None:
+        """The first description (`spec`, then `more_specs`) with an operation for the path."""
+        for spec in self._specs:
+            if found := spec.match(method, path, self._greedy):
+                return found
+        return None
 
     def _answer(self, req: Request | None, op, where: str) -> tuple[int, bytes, dict]:
         """Status, body and headers from the handler, with the response checked."""

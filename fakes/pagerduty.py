@@ -18,13 +18,13 @@ Run it by hand: `python -m fakes.serve pagerduty --config rotation.yaml`.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fakes.base import FakeService, route
+from fakes.pagerduty_v3 import V3_PATCHES, V3_SPEC, ShiftSchedules, authorized, on_call
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -75,16 +75,9 @@ def _error(status: int, message: str, *errors: str, code: int = 2001):
     return status, {"error": body}
 
 
-def authorized(fn):
-    """Answer 401 unless the request carries the fake's token, as PagerDuty does."""
-
-    @functools.wraps(fn)
-    def check(self, req, **params):
-        if req.authorization != f"Token token={self.token}":
-            return _error(401, "Unauthorized", code=2006)
-        return fn(self, req, **params)
-
-    return check
+def _shift_based(schedule_id: str):
+    # the upgrade guide (specs/README.md): a shift-based schedule answers 400 on the v2 paths
+    return _error(400, "Invalid Input Provided", f"Schedule {schedule_id} is shift-based: use /v3")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -155,10 +148,12 @@ def render(sched: FakeSchedule, since: datetime, until: datetime, layers=True, o
     return out
 
 
-class PagerDutyFake(FakeService):
-    """PagerDuty REST API v2: the schedule, user, on-call and incident endpoints the jobs use."""
+class PagerDutyFake(ShiftSchedules, FakeService):
+    """PagerDuty REST API v2 (schedule, user, on-call and incident endpoints the jobs use) and the
+    shift-based (v3) schedules beside it (fakes/pagerduty_v3.py), in one account."""
 
     spec = "pagerduty-rest.json"
+    more_specs = ((V3_SPEC, V3_PATCHES),)
     env_var = "PAGERDUTY_API_URL"
     tls = True  # the pagerduty client refuses http://
     # specs/README.md: documented as answering 201, the live API answers 200.
@@ -178,6 +173,7 @@ class PagerDutyFake(FakeService):
         self.clock = clock  # the fake's "now"; None: real time
         self.users: dict[str, dict] = {}
         self.schedules: dict[str, FakeSchedule] = {}
+        self.schedules_v3 = {}
         self.services: dict[str, dict] = {}
         self.escalation_policies: dict[str, list[str]] = {}  # id -> level-1 schedule ids
         self.incidents: list[dict] = []
@@ -260,12 +256,16 @@ class PagerDutyFake(FakeService):
             self.schedules[schedule_id].overrides.append(override)
             return oid
 
-    def seed_from_rotation(self, rot, *, layer: str = "hand-made") -> None:
-        """A user per person, and each synced schedule with one layer.
+    def seed_from_rotation(
+        self, rot, *, layer: str = "hand-made", v3: tuple[str, ...] = ()
+    ) -> None:
+        """A user per person, and each synced schedule with one layer (or rotation).
 
         layer="hand-made": set up by hand a year before the rotation's `since`, people in
         alphabetical order, in UTC (what sync_pagerduty adopts); "rotation": exactly what
-        rotation.yaml says (what a sync leaves); "none": no layer at all.
+        rotation.yaml says (what a sync leaves); "none": no layer at all. The schedule keys in
+        `v3` are shift-based instead: "hand-made" gives one rotation with that weekly event,
+        "none" an empty schedule.
         """
         from scripts.pagerduty.plan import layer_people, synced
         from scripts.rotation import schedule as engine
@@ -278,7 +278,9 @@ class PagerDutyFake(FakeService):
             sid = rot.pagerduty_schedule(key)
             since = engine.handoff(rot, cycle.since)
             emails = [rot.people[p].email for p in layer_people(cycle)]
-            if layer == "hand-made":
+            if key in v3:
+                self._seed_v3(sid, rot.schedule_name(key), sorted(emails), since, layer)
+            elif layer == "hand-made":
                 self.add_schedule(sid, rot.schedule_name(key), "UTC")
                 start = since.replace(hour=9, minute=0) - timedelta(weeks=52)
                 self.add_layer(sid, sorted(emails), start)
@@ -287,9 +289,20 @@ class PagerDutyFake(FakeService):
                 if layer == "rotation":
                     self.add_layer(sid, emails, since)
 
+    def _seed_v3(self, sid: str, name: str, emails: list[str], since: datetime, layer: str):
+        if layer not in ("hand-made", "none"):
+            raise ValueError(f"a shift-based schedule is seeded hand-made or empty, not {layer}")
+        self.add_schedule_v3(sid, name, "UTC")
+        if layer == "hand-made":
+            start = since.replace(hour=9, minute=0) - timedelta(weeks=52)
+            self.add_event(sid, self.add_rotation(sid), emails, start)
+
     def final(self, schedule_id: str, since: datetime, until: datetime):
-        """The final schedule over [since, until): merged (start, end, user id)."""
+        """The final schedule over [since, until): merged (start, end, user id), either kind; on
+        a shift-based schedule "id1+id2" where several people are on call at once."""
         with self.lock:
+            if schedule_id in self.schedules_v3:
+                return on_call(self.schedules_v3[schedule_id], since, until)
             return render(self.schedules[schedule_id], since, until)
 
     # -- users
@@ -335,6 +348,8 @@ class PagerDutyFake(FakeService):
     @route("GET", "/schedules/{id}")
     @authorized
     def get_schedule(self, req, id):
+        if id in self.schedules_v3:
+            return _shift_based(id)
         sched = self.schedules.get(id)
         if sched is None:
             return _error(404, "Not Found", code=2100)
@@ -412,6 +427,8 @@ class PagerDutyFake(FakeService):
     @route("PUT", "/schedules/{id}")
     @authorized
     def put_schedule(self, req, id):
+        if id in self.schedules_v3:
+            return _shift_based(id)
         sched = self.schedules.get(id)
         if sched is None:
             return _error(404, "Not Found", code=2100)
@@ -481,6 +498,8 @@ class PagerDutyFake(FakeService):
     @route("GET", "/schedules/{id}/overrides")
     @authorized
     def list_overrides(self, req, id):
+        if id in self.schedules_v3:
+            return _shift_based(id)
         sched = self.schedules.get(id)
         if sched is None:
             return _error(404, "Not Found", code=2100)
@@ -507,6 +526,8 @@ class PagerDutyFake(FakeService):
     @route("POST", "/schedules/{id}/overrides")
     @authorized
     def create_overrides(self, req, id):
+        if id in self.schedules_v3:
+            return _shift_based(id)
         sched = self.schedules.get(id)
         if sched is None:
             return _error(404, "Not Found", code=2100)

@@ -12,6 +12,7 @@ from scripts.markup.github_text import escape
 
 if TYPE_CHECKING:  # scripts.pagerduty.plan builds Changes: importing it here would be a cycle
     from scripts.pagerduty.plan import Layer, Override
+    from scripts.pagerduty.shifts import ShiftEvent, ShiftOverride
 
 # --- typed writes: what the adapter needs to make one change, one dataclass per kind ----------
 
@@ -183,6 +184,66 @@ class OverrideDelete:
 
 
 @dataclass(frozen=True)
+class ShiftZoneUpdate:
+    """A shift-based (v3) schedule's time zone (its events carry their own)."""
+
+    schedule_id: str
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class EventEnd:
+    """An event of a shift-based schedule's rotation ended at `until` (an event that has started
+    can only be ended: PagerDuty changes nothing else of it)."""
+
+    schedule_id: str
+    rotation_id: str
+    event_id: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class EventDelete:
+    """An event that has not started, deleted from its rotation."""
+
+    schedule_id: str
+    rotation_id: str
+    event_id: str
+
+
+@dataclass(frozen=True)
+class EventCreate:
+    """A new event in a rotation; `rotation_id` None: in a rotation created for it first."""
+
+    schedule_id: str
+    rotation_id: str | None
+    event: ShiftEvent
+
+
+@dataclass(frozen=True)
+class ShiftOverrideCreate:
+    """A new override of a rotation (`override.rotation_id`; None: the rotation this run created
+    on that schedule); creates of one schedule go together, 50 to a POST."""
+
+    schedule_id: str
+    override: ShiftOverride
+
+
+@dataclass(frozen=True)
+class ShiftOverrideDelete:
+    schedule_id: str
+    override_id: str
+
+
+@dataclass(frozen=True)
+class CustomShiftDelete:
+    """A custom shift that has not started, deleted."""
+
+    schedule_id: str
+    shift_id: str
+
+
+@dataclass(frozen=True)
 class PullRequestOpen:
     """A pull request on `repo` from `branch` (made from `base`) whose one change adds
     `entries` to rotation.yaml (at `path`) as the base branch has it then."""
@@ -215,6 +276,13 @@ Write = (
     | ScheduleUpdate
     | OverrideCreate
     | OverrideDelete
+    | ShiftZoneUpdate
+    | EventEnd
+    | EventDelete
+    | EventCreate
+    | ShiftOverrideCreate
+    | ShiftOverrideDelete
+    | CustomShiftDelete
     | PullRequestOpen
 )
 

@@ -11,11 +11,19 @@ from scripts import cli, runner
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError
 from scripts.markup.github_text import escape
 from scripts.pagerduty import plan as pdp
+from scripts.pagerduty.shifts import ShiftOverride, ShiftSchedule
 from scripts.plan import (
     Change,
+    CustomShiftDelete,
+    EventCreate,
+    EventDelete,
+    EventEnd,
     OverrideCreate,
     OverrideDelete,
     ScheduleUpdate,
+    ShiftOverrideCreate,
+    ShiftOverrideDelete,
+    ShiftZoneUpdate,
     render_markdown,
     render_text,
 )
@@ -24,7 +32,7 @@ from scripts.rotation.problems import ConfigError, Problem
 
 TITLE = "PagerDuty sync"
 TOKEN = "PAGERDUTY_TOKEN"
-BATCH = 50  # overrides per POST (the array form)
+BATCH = 50  # overrides per POST (v2's array form; v3 documents no limit, the same is used)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +66,7 @@ class Setup:
 
 @dataclass(frozen=True)
 class Observed:
-    schedules: Mapping[str, pdp.Schedule]  # by schedule key, each with its overrides
+    schedules: Mapping[str, pdp.Schedule | ShiftSchedule]  # by key, with their overrides
     user_ids: Mapping[str, str]  # person handle -> PagerDuty user id
 
 
@@ -105,8 +113,8 @@ def planned(s: Setup, seen: Observed | None, heading: str) -> runner.Planned:
 
 def observe(
     pd: PagerDuty, rot: Rotation, now: datetime, weeks: int
-) -> tuple[dict[str, pdp.Schedule], dict[str, str]]:
-    """Each synced schedule with its overrides, and every person's PagerDuty user id.
+) -> tuple[dict[str, pdp.Schedule | ShiftSchedule], dict[str, str]]:
+    """Each synced schedule (either kind) with its overrides, and every person's user id.
 
     Raises ConfigError naming every email without a user and every schedule PagerDuty lacks.
     """
@@ -123,7 +131,7 @@ def observe(
         for p in rot.people.values()
         if user_ids[p.handle] is None
     ]
-    observed = {}
+    observed: dict[str, pdp.Schedule | ShiftSchedule] = {}
     for key in pdp.synced(rot):
         sid = rot.pagerduty_schedule(key)
         try:
@@ -143,7 +151,14 @@ def observe(
             )
             continue
         since, until = pdp.observed_span(pdp.window(rot, key, now, weeks), now)
-        observed[key] = replace(sched, overrides=pd.overrides(sid, since, until))
+        if isinstance(sched, pdp.Schedule):
+            observed[key] = replace(sched, overrides=pd.overrides(sid, since, until))
+        else:  # shift-based: its overrides and the custom shifts beside its rotations
+            observed[key] = replace(
+                sched,
+                overrides=pd.shift_overrides(sid, since, until),
+                custom_shifts=pd.custom_shifts(sid, since, until),
+            )
     if problems:
         raise ConfigError(problems)
     return observed, user_ids
@@ -183,12 +198,17 @@ def wanted_state(s: Setup, heading: str) -> runner.Planned:
 
 
 def render(s: Setup, result: pdp.Plan, heading: str) -> runner.Planned:
-    """The plan, then the drift left in place (what --prune would delete, or in progress)."""
-    drift_note = "Drift: overrides rotation.yaml does not explain, left in place" + (
-        " (in progress)" if s.prune else "; --prune deletes those not in progress"
+    """Each schedule's kind, the plan, then the drift left in place (what --prune would delete
+    or end, or in progress)."""
+    drift_note = "Drift: what rotation.yaml does not explain, left in place" + (
+        " (in progress)" if s.prune else "; --prune deletes or ends what is not in progress"
     )
+    kinds = [f"{pdp.target(s.rot, k)}: {pdp.KINDS[v]}" for k, v in result.kinds.items()]
     markdown = render_markdown(result.changes, s.rot.file, heading)
     text = render_text(result.changes, s.rot.file, heading)
+    if kinds:
+        text += "\n\nSchedules:\n" + "\n".join(f"  {k}" for k in kinds)
+        markdown += "\n\n#### Schedules\n\n" + "\n".join(f"- {escape(k)}" for k in kinds)
     if result.drift:
         markdown += f"\n\n#### {drift_note}\n\n" + "\n".join(
             f"- {escape(d.target)}: {escape(d.summary)}" for d in result.drift
@@ -196,7 +216,11 @@ def render(s: Setup, result: pdp.Plan, heading: str) -> runner.Planned:
         text += f"\n\n{drift_note}:\n" + "\n".join(
             f"  {d.target}: {d.summary}" for d in result.drift
         )
-    json = {"pagerduty_read": True, "drift": [asdict(d) for d in result.drift]}
+    json = {
+        "pagerduty_read": True,
+        "kinds": dict(result.kinds),
+        "drift": [asdict(d) for d in result.drift],
+    }
     return runner.Planned(result.changes, text, markdown, json=json)
 
 
@@ -204,7 +228,8 @@ def render(s: Setup, result: pdp.Plan, heading: str) -> runner.Planned:
 
 
 def writer(s: Setup, seen: Observed, pd: PagerDuty, changes: Sequence[Change]) -> runner.Batches:
-    """Schedule updates and deletes one by one; a schedule's creates 50 to a POST."""
+    """Updates, deletes and events one by one; a schedule's override creates 50 to a POST."""
+    made: dict[str, str] = {}  # schedule id -> the rotation this run created on it
 
     def one(change: Change) -> None:
         match change.data:
@@ -212,21 +237,60 @@ def writer(s: Setup, seen: Observed, pd: PagerDuty, changes: Sequence[Change]) -
                 pd.update_schedule(u.schedule_id, u.name, u.time_zone, u.layers)
             case OverrideDelete() as d:
                 pd.delete_override(d.schedule_id, d.override_id)
+            case ShiftZoneUpdate() as z:
+                pd.update_shift_zone(z.schedule_id, z.time_zone)
+            case EventEnd() as e:
+                pd.end_event(e.schedule_id, e.rotation_id, e.event_id, e.until)
+            case EventDelete() as e:
+                pd.delete_event(e.schedule_id, e.rotation_id, e.event_id)
+            case EventCreate() as e:
+                made[e.schedule_id] = pd.create_event(e.schedule_id, e.rotation_id, e.event)
+            case ShiftOverrideDelete() as d:
+                pd.delete_shift_override(d.schedule_id, d.override_id)
+            case CustomShiftDelete() as d:
+                pd.delete_custom_shift(d.schedule_id, d.shift_id)
             case other:
                 raise TypeError(f"not a PagerDuty sync write: {other!r}")
 
     def many(batch: Sequence[Change]) -> list[runner.Outcome]:
+        first = batch[0].data
+        if isinstance(first, ShiftOverrideCreate):
+            rotation = made.get(first.schedule_id)
+            overrides = [_rotation_of(_shift_create(c).override, rotation) for c in batch]
+            pd.create_shift_overrides(first.schedule_id, overrides)
+            return [None] * len(batch)
         creates = [_create(c) for c in batch]
-        first = creates[0]
         results = pd.create_overrides(
-            first.schedule_id, [c.override for c in creates], first.time_zone
+            creates[0].schedule_id, [c.override for c in creates], creates[0].time_zone
         )
         return [None if r.id else PagerDutyError("; ".join(r.errors)) for r in results]
 
-    def schedule_of_create(change: Change) -> str | None:
-        return change.data.schedule_id if isinstance(change.data, OverrideCreate) else None
+    def batch_of(change: Change) -> tuple[str, str] | None:
+        match change.data:
+            case OverrideCreate() as c:
+                return "v2", c.schedule_id
+            case ShiftOverrideCreate() as c:
+                return "v3", c.schedule_id
+        return None
 
-    return runner.Batches(one, many, schedule_of_create, BATCH)
+    return runner.Batches(one, many, batch_of, BATCH)
+
+
+def _rotation_of(override: ShiftOverride, made: str | None) -> ShiftOverride:
+    """An override of the rotation this run created (planned as None) names it now."""
+    if override.rotation_id is not None:
+        return override
+    if made is None:
+        raise PagerDutyError("the rotation for these overrides was not created; nothing was sent")
+    return replace(override, rotation_id=made)
+
+
+def _shift_create(change: Change) -> ShiftOverrideCreate:
+    match change.data:
+        case ShiftOverrideCreate() as create:
+            return create
+        case other:
+            raise TypeError(f"not a shift override create: {other!r}")
 
 
 def _create(change: Change) -> OverrideCreate:

@@ -4,6 +4,8 @@ led to (flag_stale's Slack bound reads the threads quiet longest first)."""
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bench import cases, scenario, support
 from bench.__main__ import headroom, table, working_day
 from scripts.sources import conversations
@@ -13,16 +15,18 @@ from tests.test_flag_stale_slack import slack as slack  # the fixture
 SMALL = scenario.Scale(people=12, teams=3, swaps=2, issues=100, slack_threads=100)
 
 
-def test_a_small_sync_pagerduty_case_runs_at_the_minimum(tmp_path: Path):
+@pytest.mark.parametrize("v3", [False, True], ids=["layer-based", "shift-based"])
+def test_a_small_sync_pagerduty_case_runs_at_the_minimum(tmp_path: Path, v3: bool):
     sc = scenario.rotation(SMALL)
-    runs = cases.sync_pagerduty(sc, 0.0, tmp_path)
+    runs = cases.sync_pagerduty(sc, 0.0, tmp_path, v3=v3)
     assert [(r.state, r.exit_code) for r in runs] == [
         ("first run", 0), ("steady state", 0), ("one change", 0),
     ]  # fmt: skip
-    assert all(r.ratio <= 1.2 for r in runs), [(r.state, r.ratio) for r in runs]
+    assert all(r.ratio == 1.0 for r in runs), [(r.state, r.ratio) for r in runs]
     assert runs[1].writes == 0 and runs[0].writes > 0 and runs[2].writes > 0
     printed = table(runs, 0.0) + headroom(runs)
-    assert "| sync_pagerduty | steady state | 0 |" in printed
+    job = "sync_pagerduty (v3)" if v3 else "sync_pagerduty"
+    assert f"| {job} | steady state | 0 |" in printed
     assert "PagerDuty REST:" in printed and "of a minute's 960" in printed
 
 

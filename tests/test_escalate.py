@@ -112,9 +112,9 @@ def test_pages_pagerdutys_on_call_once_and_says_so_in_the_channel(world, capsys)
     assert f"<{link}|the conversation>" in msg["text"]
     assert "from PagerDuty schedule PCORE01 (final schedule)" in out
     assert "Paged: PagerDuty accepted" in out and world.pd.count("GET", "/oncalls") == 0
-    # PagerDuty: the final schedule, the user (for the email); one event; Slack: lookup, history;
-    # one post
-    assert world.requests() == (2, 1, 3) and world.writes() == (0, 1, 1)
+    # PagerDuty: the v3 probe (400: layer-based), the final schedule, the user (for the email);
+    # one event; Slack: lookup, history; one post
+    assert world.requests() == (3, 1, 3) and world.writes() == (0, 1, 1)
 
     world.reset_counts()
     code, out, _ = run(capsys, world, *CORE, "--link", link, "--apply")

@@ -127,10 +127,11 @@ def test_request_counts_of_a_first_apply_and_a_steady_run(pd, capsys):
     pd.reset_counts()
     assert sync(capsys, EXAMPLE, "--apply")[0] == 0
     steady = (pd.reads(), pd.writes())
-    # reads: all users (one page), then per schedule its layers and its overrides;
-    # writes: per schedule one update (time zone and layers) and one batch of overrides
-    assert first == (1 + 2 * n, 2 * n)
-    assert steady == (1 + 2 * n, 0)
+    # reads: all users (one page), then per schedule the v3 probe (400: layer-based, as the
+    # upgrade guide asks), its layers and its overrides; writes: per schedule one update (time
+    # zone and layers) and one batch of overrides
+    assert first == (1 + 3 * n, 2 * n)
+    assert steady == (1 + 3 * n, 0)
 
 
 def test_runs_as_a_module_with_only_the_environment(pd):

@@ -23,7 +23,9 @@ from scripts.clients.http import (
     retry_cap,
     transport_reason,
 )
+from scripts.clients.pagerduty_v3 import ShiftCalls
 from scripts.pagerduty.plan import Layer, Override, Schedule
+from scripts.pagerduty.shifts import ShiftSchedule
 
 DEFAULT_URL = "https://api.pagerduty.com"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -38,6 +40,11 @@ class PagerDutyError(Failure):
 
 class NotFound(PagerDutyError):
     pass
+
+
+class BadRequest(PagerDutyError):
+    """PagerDuty answered 400: the request is wrong, or (the upgrade guide) a schedule was asked
+    for on the API of the other kind."""
 
 
 class Unauthorized(PagerDutyError):
@@ -135,8 +142,9 @@ def wait_seconds(headers, tries: int) -> float:
 
 
 @adapter
-class PagerDuty:
-    """The calls the jobs make; every answer mapped to a small dataclass."""
+class PagerDuty(ShiftCalls):
+    """The calls the jobs make; every answer mapped to a small dataclass. Schedules of both
+    kinds: layer-based (REST v2) and shift-based (v3, the calls in pagerduty_v3.py)."""
 
     def __init__(
         self,
@@ -159,12 +167,17 @@ class PagerDuty:
 
     # -- reads
 
-    def schedule(self, schedule_id: str) -> Schedule:
-        """A schedule's name, time zone and layers, lowest priority first (no overrides).
+    def schedule(self, schedule_id: str) -> Schedule | ShiftSchedule:
+        """A schedule of either kind, without its overrides: PagerDuty's upgrade guide asks
+        `/v3/schedules/{id}` first; its 400 means a layer-based schedule (v2).
 
         PagerDuty lists `schedule_layers` highest priority first (the layer created last wins);
         the dataclass holds them the other way round, the order a PUT sends them in.
         """
+        try:
+            return self.shift_schedule(schedule_id)
+        except BadRequest:
+            pass
         body = self._json("GET", f"/schedules/{schedule_id}", what=f"schedule {schedule_id}")
         raw = body["schedule"]
         layers = tuple(_layer(x) for x in reversed(raw.get("schedule_layers") or []))
@@ -199,6 +212,11 @@ class PagerDuty:
         `/oncalls` lists only schedules that an escalation policy uses, so it is empty for a
         schedule in none; the final schedule answers for every schedule (specs/README.md).
         """
+        try:
+            user = self.shift_holder(schedule_id, at)
+            return OnCall(user, "", None, None) if user else None
+        except BadRequest:
+            pass  # layer-based: its v2 final schedule
         params = {"since": _iso(at), "until": _iso(at + timedelta(seconds=1)), "overflow": "true"}
         body = self._json(
             "GET", f"/schedules/{schedule_id}", params=params, what=f"schedule {schedule_id}"
@@ -250,8 +268,11 @@ class PagerDuty:
     @writes
     def delete_override(self, schedule_id: str, override_id: str) -> None:
         """Delete an override; one already gone counts as deleted."""
-        with contextlib.suppress(NotFound):
-            self._json("DELETE", f"/schedules/{schedule_id}/overrides/{override_id}", what="")
+        self._gone_ok("DELETE", f"/schedules/{schedule_id}/overrides/{override_id}")
+
+    def _gone_ok(self, method: str, path: str) -> None:
+        with contextlib.suppress(NotFound):  # a retried DELETE whose first answer was lost
+            self._json(method, path, what="")
 
     @writes
     def create_incident(
@@ -348,10 +369,14 @@ def _http_error(response) -> PagerDutyError:
         )
     try:
         error = response.json().get("error") or {}
-        detail = "; ".join([str(error.get("message", ""))] + list(error.get("errors") or []))
-    except (ValueError, AttributeError):
+        errors = error.get("errors") or []
+        if isinstance(errors, dict):  # v3: {field: [messages]}
+            errors = [f"{k}: {'; '.join(map(str, v))}" for k, v in errors.items()]
+        detail = "; ".join([str(error.get("message", ""))] + [str(e) for e in errors])
+    except (ValueError, AttributeError, TypeError):
         detail = not_json(response)
-    return PagerDutyError(
+    kind = BadRequest if response.status_code == 400 else PagerDutyError
+    return kind(
         f"{request.method} {request.url.path}: PagerDuty answered {response.status_code} "
         f"{first_line(detail)}"
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scripts.plan import Change, OverrideCreate, OverrideDelete, ScheduleUpdate
+
+if TYPE_CHECKING:
+    from scripts.pagerduty.shifts import ShiftSchedule
 from scripts.rotation import schedule
 from scripts.rotation.model import HERO, Cycle, Rotation, Swap
 
@@ -105,6 +108,10 @@ class Drift:
 class Plan:
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()  # reported, not deleted (no --prune, or in progress)
+    kinds: Mapping[str, str] = field(default_factory=dict, compare=False)  # key -> v2 | v3
+
+
+KINDS = {"v2": "layer-based (v2)", "v3": "shift-based (v3)"}
 
 
 def synced(rot: Rotation) -> list[str]:
@@ -233,24 +240,32 @@ def _layer_spans(
 
 def plan(
     rot: Rotation,
-    observed: Mapping[str, Schedule],
+    observed: Mapping[str, Schedule | ShiftSchedule],
     user_ids: Mapping[str, str],
     now: datetime,
     weeks: int,
     prune: bool = False,
     timezone_line: int = 0,
 ) -> Plan:
-    """Changes that make each observed schedule match rotation.yaml, and the drift left alone."""
+    """Changes that make each observed schedule match rotation.yaml, and the drift left alone;
+    a layer-based schedule gets layers and overrides, a shift-based one (shifts.py) events."""
+    from scripts.pagerduty import shifts  # it builds on this module: imported when used
+
     changes: list[Change] = []
     drift: list[Drift] = []
+    kinds = {}
     for key in synced(rot):
-        want = wanted(rot, key, now, weeks)
-        layer = layer_change(rot, want, observed[key], user_ids, timezone_line)
-        changes += [layer] if layer else []
-        more, left = override_changes(rot, want, observed[key], user_ids, now, prune)
+        want, sched = wanted(rot, key, now, weeks), observed[key]
+        if isinstance(sched, Schedule):
+            layer = layer_change(rot, want, sched, user_ids, timezone_line)
+            more, left = override_changes(rot, want, sched, user_ids, now, prune)
+            more = ([layer] if layer else []) + more
+        else:
+            more, left = shifts.plan_shifts(rot, want, sched, user_ids, now, prune, timezone_line)
+        kinds[key] = "v2" if isinstance(sched, Schedule) else "v3"
         changes += more
         drift += left
-    return Plan(tuple(changes), tuple(drift))
+    return Plan(tuple(changes), tuple(drift), kinds)
 
 
 def layer_change(
