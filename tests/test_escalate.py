@@ -119,8 +119,28 @@ def test_pages_pagerdutys_on_call_once_and_says_so_in_the_channel(world, capsys)
     world.reset_counts()
     code, out, _ = run(capsys, world, *CORE, "--link", link, "--apply")
     assert code == 0 and "already escalated" in out and "No changes" in out
-    assert world.writes() == (0, 0, 0) and world.requests() == (2, 0, 2)
+    assert world.writes() == (0, 0, 0) and world.requests() == (
+        3,
+        0,
+        2,
+    )  # the probe, the final schedule, the user
     assert len(world.events.incidents) == 1 and len(world.posts()) == 1
+
+
+def test_a_shift_based_schedule_is_read_from_its_v3_final_schedule(world, capsys):
+    # the same cover as above, after PagerDuty upgraded the schedule (same ID, now v3)
+    world.pd.add_override(
+        "PCORE01", "carol@example.com", NOW - timedelta(hours=3), NOW + timedelta(days=1)
+    )
+    world.pd.upgrade("PCORE01")
+    code, out, _ = run(capsys, world, *CORE, "--link", "https://support.example/c/1", "--apply")
+    assert code == 0, out
+    (incident,) = world.events.incidents
+    assert incident["events"][0]["payload"]["custom_details"]["secondary"] == "Carol Castillo"
+    assert "from PagerDuty schedule PCORE01 (final schedule)" in out
+    # PagerDuty: the v3 schedule with include[]=final_schedule (members come as ids), the user
+    assert world.pd.count("GET", "/v3/schedules/PCORE01") == 1
+    assert world.requests()[0] == 2 and world.pd.count("GET", "/schedules/PCORE01") == 0
 
 
 def test_a_double_click_pages_once_even_when_the_first_post_failed(world, capsys):
