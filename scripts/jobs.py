@@ -19,7 +19,7 @@ JOBS = (
     Job("pr_comment", "one comment on a rotation PR, kept up to date, naming the people whose "
         "shifts move", "docs/pr_comment.md"),
     Job("sync_pagerduty", "makes PagerDuty's hero and team schedules match rotation.yaml "
-        "(layers + overrides)", "docs/sync_pagerduty.md"),
+        "(layers or shift-based events, and overrides)", "docs/sync_pagerduty.md"),
     Job("post_handoff", "the weekly hero handoff in Slack, reminders, the on-call user groups and "
         "the channel topic", "docs/post_handoff.md"),
     Job("label_issues", "labels GitHub issues by customer tier (Focus, Subscriber, Community), "

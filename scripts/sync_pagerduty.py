@@ -11,7 +11,7 @@ from scripts import cli, runner
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError
 from scripts.markup.github_text import escape
 from scripts.pagerduty import plan as pdp
-from scripts.pagerduty.shifts import ShiftOverride, ShiftSchedule
+from scripts.pagerduty.shifts import MAX_MEMBERS, ShiftOverride, ShiftSchedule
 from scripts.plan import (
     Change,
     CustomShiftDelete,
@@ -151,6 +151,9 @@ def observe(
             )
             continue
         since, until = pdp.observed_span(pdp.window(rot, key, now, weeks), now)
+        if not isinstance(sched, pdp.Schedule) and (big := _too_big(rot, key, sid)):
+            problems.append(big)
+            continue
         if isinstance(sched, pdp.Schedule):
             observed[key] = replace(sched, overrides=pd.overrides(sid, since, until))
         else:  # shift-based: its overrides and the custom shifts beside its rotations
@@ -162,6 +165,23 @@ def observe(
     if problems:
         raise ConfigError(problems)
     return observed, user_ids
+
+
+def _too_big(rot: Rotation, key: str, sid: str) -> Problem | None:
+    """A rotation longer than a shift-based event can hold (PagerDuty: 20 members)."""
+    cycle = rot.cycle_of(key)
+    if len(cycle.order) <= MAX_MEMBERS:
+        return None
+    where = "support_hero" if key == HERO else f"teams.{key}.secondary"
+    return Problem(
+        rot.file,
+        cycle.line,
+        1,
+        f"{where}.order",
+        f"{len(cycle.order)} people, but {sid} is a shift-based PagerDuty schedule, whose "
+        f"events take at most {MAX_MEMBERS} members; split the rotation, or point it at a "
+        "layer-based schedule",
+    )
 
 
 def _line_of(rot: Rotation, key: str) -> int:

@@ -14,12 +14,12 @@ from tests.test_sync_pagerduty import pd as pd
 ALL = (HERO, "core", "ops")
 
 
-def twice(pd, capsys, path, *args):
+def twice(pd, capsys, path, *args, now=NOW):
     """Apply, then apply again: the second run must write nothing. The first run's output."""
-    code, out, err = sync(capsys, path, "--apply", *args)
+    code, out, err = sync(capsys, path, "--apply", *args, now=now)
     assert code == 0, out + err
     pd.reset_counts()
-    code, again, err = sync(capsys, path, "--apply", *args)
+    code, again, err = sync(capsys, path, "--apply", *args, now=now)
     assert (code, pd.writes()) == (0, 0), again + err
     return out
 
@@ -266,3 +266,67 @@ def test_the_json_plan_names_each_schedules_kind_and_drift(pd, capsys, own):
     assert code == 0 and plan["kinds"] == dict.fromkeys((HERO, "core", "ops"), "v3")
     (drift,) = plan["drift"]
     assert drift["summary"].startswith("custom shift Thu 24 Dec 00:00") and not drift["in_progress"]
+
+
+# -- from any starting state
+
+
+def _cluttered(fake, rot):
+    """A hand-made rotation, a second rotation starting later, stray overrides and shifts."""
+    fake.seed_from_rotation(rot, layer="hand-made", v3=ALL)
+    for sid in ("PHERO01", "PCORE01", "POPS001"):
+        (hand,) = rotations(fake, sid)
+        on = fake.final(sid, utc(2027, 1, 20), utc(2027, 1, 20, 1))[0][2]
+        fake.add_shift_override(
+            sid, hand.id, on, "c@example.com", utc(2027, 1, 20), utc(2027, 1, 21)
+        )
+        fake.add_custom_shift(sid, "d@example.com", utc(2026, 12, 30), utc(2027, 1, 2))
+        later = fake.add_rotation(sid)
+        fake.add_event(sid, later, ["e@example.com"], utc(2027, 1, 4, 9), since=utc(2027, 1, 4, 9))
+
+
+def _upgraded(fake, rot):
+    fake.seed_from_rotation(rot, layer="hand-made")
+    for sid in ("PHERO01", "PCORE01", "POPS001"):
+        fake.upgrade(sid)
+
+
+MARCH = utc(2027, 3, 17, 15, 30)
+V3_STARTS = {
+    "empty": lambda fake, rot: fake.seed_from_rotation(rot, layer="none", v3=ALL),
+    "hand-made": lambda fake, rot: fake.seed_from_rotation(rot, layer="hand-made", v3=ALL),
+    "cluttered": _cluttered,
+    "upgraded hand-made": _upgraded,
+    "mixed": lambda fake, rot: fake.seed_from_rotation(rot, layer="hand-made", v3=(HERO, "ops")),
+}
+
+
+@pytest.mark.parametrize("start", sorted(V3_STARTS))
+@pytest.mark.parametrize("now", [NOW, MARCH])  # the second crosses into BST
+def test_from_any_start_two_applies_leave_the_engines_schedule(pd, capsys, own, start, now):
+    path = own(swaps=SWAPS)
+    rot = load(path)
+    pd.clock = now
+    V3_STARTS[start](pd, rot)
+    twice(pd, capsys, path, "--prune", now=now)
+    if (start, now) == ("cluttered", MARCH):  # its second rotation's shift in progress ends first
+        assert_final_is_engine(pd, rot, utc(2027, 3, 22, 9), weeks=11)  # within the horizon
+    else:
+        assert_final_is_engine(pd, rot, now)
+
+
+def test_a_rotation_longer_than_a_v3_event_holds_is_a_config_error(pd, capsys, tmp_path):
+    people = [f"p{i:02d}" for i in range(21)]
+    text = 'timezone: Europe/London\nhandoff: {day: monday, time: "09:00"}\npeople:\n'
+    text += "".join(f"  {p}: {{name: {p}, email: {p}@example.com, team: core}}\n" for p in people)
+    text += (
+        "teams:\n  core: {name: Core}\nsupport_hero:\n  pagerduty_schedule: PHERO01\n"
+        f"  order: [{', '.join(people)}]\n  since: {{week: 2026-11-02, first: p00}}\n"
+    )
+    path = tmp_path / "rotation.yaml"
+    path.write_text(text)
+    pd.seed_from_rotation(load(path), layer="none", v3=(HERO,))
+    code, _, err = sync(capsys, path, "--apply")
+    assert code == 2 and pd.writes() == 0
+    assert "21 people, but PHERO01 is a shift-based PagerDuty schedule" in err
+    assert "at most 20 members" in err and f"{path}:" in err

@@ -28,6 +28,7 @@ MARK = "rotation.yaml"  # the names of the events this tool writes start with it
 WEEKLY = ("RRULE:FREQ=WEEKLY",)
 ROTATING = "rotating_member_assignment_strategy"
 MAX_EVENTS = 5  # PagerDuty: at most 5 events a rotation (ended ones count too)
+MAX_MEMBERS = 20  # assignment_strategy.members: maxItems 20
 
 
 # -- what PagerDuty holds (the adapter maps API data to these)
