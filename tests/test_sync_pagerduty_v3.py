@@ -330,3 +330,22 @@ def test_a_rotation_longer_than_a_v3_event_holds_is_a_config_error(pd, capsys, t
     assert code == 2 and pd.writes() == 0
     assert "21 people, but PHERO01 is a shift-based PagerDuty schedule" in err
     assert "at most 20 members" in err and f"{path}:" in err
+
+
+def test_a_full_rotation_gets_a_new_one_beside_it_and_the_overrides_follow(pd, capsys, own):
+    path = own(swaps=SWAPS)
+    rot = load(path)
+    pd.seed_from_rotation(rot, layer="none", v3=ALL)
+    full = pd.add_rotation("PCORE01")
+    for week in range(5):  # five ended events of an older rotation.yaml (PagerDuty's limit)
+        start = utc(2026, 10, 5, 9) + timedelta(weeks=week)
+        pd.add_event("PCORE01", full, ["a@example.com"], start, zone="Europe/London",
+                     until=start + timedelta(weeks=1), name="rotation.yaml since x")  # fmt: skip
+    out = twice(pd, capsys, path)
+    core = out[out.index("Core (PCORE01):") : out.index("Ops (POPS001):")]
+    assert "new event from Wed 09 Dec 12:00" in core and "(in a new rotation)" in core
+    old, new = rotations(pd, "PCORE01")
+    assert len(old.events) == 5 and len(new.events) == 1
+    overrides = pd.schedules_v3["PCORE01"].overrides
+    assert overrides and {o.rotation_id for o in overrides} == {new.id}
+    assert_final_is_engine(pd, rot)
