@@ -38,6 +38,11 @@ def main(argv=None) -> int:
         default="customers.example.yaml",
         help="the customer directory the GitHub fake's issues come from",
     )
+    p.add_argument(
+        "--shift-based",
+        action="store_true",
+        help="PagerDuty: seed the schedules shift-based (v3), each with a hand-made rotation",
+    )
     opts = p.parse_args(argv)
     rot, _ = rotation.load(opts.config)
     fakes = []
@@ -47,6 +52,8 @@ def main(argv=None) -> int:
             fake.seed_from_rotation(
                 rot, directory.load_directory({directory.ENV_PATH: opts.customers})
             )
+        elif name == "pagerduty" and opts.shift_based:
+            fake.seed_from_rotation(rot, v3=tuple(rot.schedules()))
         else:
             fake.seed_from_rotation(rot)
         fakes.append(fake.start())

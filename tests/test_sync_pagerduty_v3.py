@@ -349,3 +349,17 @@ def test_a_full_rotation_gets_a_new_one_beside_it_and_the_overrides_follow(pd, c
     overrides = pd.schedules_v3["PCORE01"].overrides
     assert overrides and {o.rotation_id for o in overrides} == {new.id}
     assert_final_is_engine(pd, rot)
+
+
+def test_pagerdutys_own_now_a_moment_after_the_plans_is_still_ours(pd, capsys, own):
+    # the plan starts the event at its now in whole seconds; PagerDuty moves that past instant
+    # to its own now, a fraction later; the next run, within the same second, keeps it
+    path = own()
+    rot = load(path)
+    pd.seed_from_rotation(rot, layer="hand-made", v3=ALL)
+    pd.clock = NOW + timedelta(milliseconds=700)
+    assert sync(capsys, path, "--apply", now=NOW + timedelta(milliseconds=300))[0] == 0
+    pd.reset_counts()
+    pd.clock = NOW + timedelta(milliseconds=950)
+    code, out, _ = sync(capsys, path, "--apply", now=NOW + timedelta(milliseconds=900))
+    assert (code, pd.writes()) == (0, 0), out

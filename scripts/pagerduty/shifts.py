@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -219,7 +219,10 @@ def _events(
     """
     at, line = want.layer_start, rot.cycle_of(want.key).line
     live = [(r, e) for r in mine.rotations for e in r.events if e.live(now)]
-    keep = next(((r, e) for r, e in reversed(live) if same_rotation(rot, e, new)), None)
+    # PagerDuty moved a past effective_since to its own now, which can be a fraction of a second
+    # after this run's `at` (a whole second): an event that has started counts as from `at`
+    started = replace(new, effective_since=max(new.effective_since, now))
+    keep = next(((r, e) for r, e in reversed(live) if same_rotation(rot, e, started)), None)
     changes: list[Change] = []
     for r, e in live:
         if keep and e is keep[1]:
