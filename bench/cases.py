@@ -103,11 +103,9 @@ def sync_pagerduty(
         env = fake_env(fake)
         schedules = len(synced(rot))
         reads = math.ceil(len(rot.people) / PD_PAGE) + 3 * schedules
-        parts = (
-            "rotations with events, overrides, custom shifts"
-            if v3
-            else ("the v3 probe answered 400, layers, overrides")
-        )
+        parts = "the v3 probe answered 400, layers, overrides"
+        if v3:
+            parts = f"shift-based teams: rotations with events, overrides, custom shifts; {parts}"
         formula = (
             f"reads: ceil({len(rot.people)} users/{PD_PAGE}) + 3 x {schedules} schedules "
             f"({parts}); writes: "

@@ -265,13 +265,14 @@ def escalate(sc: scenario.Scenario, latency: float, workdir: Path) -> list[Run]:
             s = _top_level_since(slack, shift)
             pages = 1 if found else math.ceil(s / SLACK_PAGE)
             formula = (
-                f"reads: PagerDuty final schedule + the user; Slack users.lookupByEmail + "
+                f"reads: PagerDuty v3 probe (400: layer-based) + final schedule + the user; Slack "
+                "users.lookupByEmail + "
                 f"conversations.history of this shift, ceil({s} messages/{SLACK_PAGE}), or 1 page "
                 "when the earlier message is there (newest first); writes: 1 event + 1 post, "
                 "none once posted"
             )
             writes = 0 if found else 2
-            minimum = (2 + 1 + pages, writes, formula)
+            minimum = (3 + 1 + pages, writes, formula)
             runs.append(measure([pd, events, slack], "escalate", state, args, env, minimum))
     return runs
 
