@@ -24,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fakes.base import FakeService, route
-from fakes.pagerduty_v3 import V3_PATCHES, V3_SPEC, ShiftSchedules, authorized, on_call
+from fakes.pagerduty_v3 import V3_PATCHES, V3_SPEC, ShiftSchedules, authorized
+from fakes.shift_schedules import on_call
 
 DAY = 86400
 WEEK = 7 * DAY

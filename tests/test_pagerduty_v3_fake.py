@@ -6,7 +6,7 @@ import pagerduty
 import pytest
 
 from fakes.base import fake_env
-from fakes.pagerduty_v3 import FakeEvent, FakeRotation, FakeScheduleV3, on_call, user_member
+from fakes.shift_schedules import FakeEvent, FakeRotation, FakeScheduleV3, on_call, user_member
 from scripts.clients.pagerduty import BadRequest, PagerDuty
 from scripts.pagerduty.shifts import ShiftSchedule
 
