@@ -193,13 +193,13 @@ class ShiftZoneUpdate:
 
 @dataclass(frozen=True)
 class EventEnd:
-    """An event of a shift-based schedule's rotation ended at `until` (an event that has started
-    can only be ended: PagerDuty changes nothing else of it)."""
+    """An event of a shift-based schedule's rotation ended at `until`, or (None) open again (an
+    event that has started can only change its end: PagerDuty changes nothing else of it)."""
 
     schedule_id: str
     rotation_id: str
     event_id: str
-    until: datetime
+    until: datetime | None
 
 
 @dataclass(frozen=True)

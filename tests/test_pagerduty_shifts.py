@@ -65,7 +65,10 @@ SAME = {
         True,
     ),
     "another order": ({"members": ("PC", "PB", "PA")}, False),
-    "ended": ({"until": datetime(2027, 1, 1, tzinfo=UTC)}, False),
+    "with an end planned (reopened by the plan)": (
+        {"until": datetime(2027, 1, 1, tzinfo=UTC)},
+        True,
+    ),
     "another zone": ({"zone": "UTC"}, False),
     "daily turns": ({"rule": ("RRULE:FREQ=DAILY",), "days": 1}, False),
     "handoff at another time": ({"start": datetime(2026, 11, 2, 10)}, False),

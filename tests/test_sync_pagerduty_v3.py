@@ -363,3 +363,15 @@ def test_pagerdutys_own_now_a_moment_after_the_plans_is_still_ours(pd, capsys, o
     pd.clock = NOW + timedelta(milliseconds=950)
     code, out, _ = sync(capsys, path, "--apply", now=NOW + timedelta(milliseconds=900))
     assert (code, pd.writes()) == (0, 0), out
+
+
+def test_a_future_change_taken_back_reopens_the_running_event(pd, capsys, own):
+    before = own("v1.yaml")
+    pd.seed_from_rotation(load(before), layer="none", v3=ALL)
+    twice(pd, capsys, before)
+    twice(pd, capsys, own("v2.yaml", core="a, c, b", core_since="2026-12-14"))
+    out = twice(pd, capsys, before)  # the pull request reverted before the 14th
+    assert "keep rotation.yaml since 2026-11-02 open (it was to end Mon 14 Dec 09:00)" in out
+    (event,) = (e for r in rotations(pd, "PCORE01") for e in r.events)  # the later one deleted
+    assert event.effective_until is None
+    assert_final_is_engine(pd, load(before))

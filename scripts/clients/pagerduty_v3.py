@@ -78,9 +78,13 @@ class ShiftCalls:
         self._json("PUT", f"/v3/schedules/{schedule_id}", json=body, what=f"schedule {schedule_id}")
 
     @writes
-    def end_event(self, schedule_id: str, rotation_id: str, event_id: str, until: datetime) -> None:
+    def end_event(
+        self, schedule_id: str, rotation_id: str, event_id: str, until: datetime | None
+    ) -> None:
+        """Set an event's end (None: open-ended again)."""
         path = f"/v3/schedules/{schedule_id}/rotations/{rotation_id}/events/{event_id}"
-        self._json("PUT", path, json={"event": {"effective_until": _iso(until)}}, what=path)
+        end = _iso(until) if until else None
+        self._json("PUT", path, json={"event": {"effective_until": end}}, what=path)
 
     @writes
     def delete_event(self, schedule_id: str, rotation_id: str, event_id: str) -> None:

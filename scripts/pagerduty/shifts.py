@@ -118,8 +118,9 @@ def desired_event(rot: Rotation, want: Wanted, user_ids: Mapping[str, str]) -> S
 
 
 def same_rotation(rot: Rotation, event: ShiftEvent, new: ShiftEvent) -> bool:
-    """An open event from `new`'s start or before that puts the same person on every turn."""
-    if event.effective_until is not None or event.effective_since > new.effective_since:
+    """An event from `new`'s start or before that puts the same person on every turn (it may
+    have an end: a change planned for later and since taken back; the plan reopens it)."""
+    if event.effective_since > new.effective_since:
         return False
     shape = (event.time_zone, event.recurrence, event.strategy, event.shifts_per_member)
     if (
@@ -235,6 +236,12 @@ def _events(
             data = EventEnd(sched.id, r.id, e.id, at)
             text = f"end {e.name or e.id} at {local(rot, at)}"
             changes.append(Change("update", where, text, reason="rotation", line=line, data=data))
+    if keep and (until := keep[1].effective_until) is not None:  # a change since taken back
+        kept, event = keep
+        data = EventEnd(sched.id, kept.id, event.id, None)
+        was = local(rot, until)
+        text = f"keep {event.name or event.id} open (it was to end {was})"
+        changes.append(Change("update", where, text, reason="rotation", line=line, data=data))
     if keep:
         return changes, keep[0].id
     home = _home(mine, now)
