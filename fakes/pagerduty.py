@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fakes.base import FakeService, route
 from fakes.pagerduty_v3 import V3_PATCHES, V3_SPEC, ShiftSchedules, authorized
-from fakes.shift_schedules import on_call
+from fakes.shift_schedules import on_call, utc_time
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -83,12 +83,7 @@ def _shift_based(schedule_id: str):
 
 def parse_time(text: str | None) -> datetime | None:
     """An ISO 8601 instant as PagerDuty takes it; ValueError without an offset."""
-    if text is None:
-        return None
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"{text!r} has no UTC offset")
-    return value.astimezone(UTC)
+    return None if text is None else utc_time(text)
 
 
 # -- rendering, as PagerDuty does it

@@ -392,6 +392,12 @@ class ShiftSchedules:
         rotation = sched.rotation(rotation_id)
         return rotation, (None if rotation else v3_error(404, "Not Found"))
 
+    def _event(self, sched, rotation_id, event_id):
+        """(rotation, event); the event None when either is not there."""
+        rotation = sched.rotation(rotation_id)
+        events = rotation.events if rotation else []
+        return rotation, next((e for e in events if e.id == event_id), None)
+
     @route("GET", "/v3/schedules/{id}/rotations")
     @authorized
     @v3_schedule
@@ -517,8 +523,7 @@ class ShiftSchedules:
     @authorized
     @v3_schedule
     def get_event(self, req, sched, rotation_id, event_id):
-        rotation, _ = self._rotation(sched, rotation_id)
-        event = next((e for e in rotation.events if e.id == event_id), None) if rotation else None
+        rotation, event = self._event(sched, rotation_id, event_id)
         if event is None:
             return v3_error(404, "Not Found")
         return 200, {"event": self._event_json(sched, rotation, event)}
@@ -527,8 +532,7 @@ class ShiftSchedules:
     @authorized
     @v3_schedule
     def put_event(self, req, sched, rotation_id, event_id):
-        rotation, _ = self._rotation(sched, rotation_id)
-        event = next((e for e in rotation.events if e.id == event_id), None) if rotation else None
+        rotation, event = self._event(sched, rotation_id, event_id)
         if event is None:
             return v3_error(404, "Not Found")
         raw, now = req.json["event"], self.now()
@@ -550,8 +554,7 @@ class ShiftSchedules:
     @authorized
     @v3_schedule
     def delete_event(self, req, sched, rotation_id, event_id):
-        rotation, _ = self._rotation(sched, rotation_id)
-        event = next((e for e in rotation.events if e.id == event_id), None) if rotation else None
+        rotation, event = self._event(sched, rotation_id, event_id)
         if event is None:
             return v3_error(404, "Not Found")
         now = self.now()

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from scripts import cli, runner
 from scripts.clients.pagerduty import NotFound, PagerDuty, PagerDutyError
@@ -30,6 +31,7 @@ from scripts.plan import (
 from scripts.rotation.model import HERO, Rotation
 from scripts.rotation.problems import ConfigError, Problem
 
+W = TypeVar("W", OverrideCreate, ShiftOverrideCreate)
 TITLE = "PagerDuty sync"
 TOKEN = "PAGERDUTY_TOKEN"
 BATCH = 50  # overrides per POST (v2's array form; v3 documents no limit, the same is used)
@@ -276,10 +278,12 @@ def writer(s: Setup, seen: Observed, pd: PagerDuty, changes: Sequence[Change]) -
         first = batch[0].data
         if isinstance(first, ShiftOverrideCreate):
             rotation = made.get(first.schedule_id)
-            overrides = [_rotation_of(_shift_create(c).override, rotation) for c in batch]
+            overrides = [
+                _rotation_of(_write(c, ShiftOverrideCreate).override, rotation) for c in batch
+            ]
             pd.create_shift_overrides(first.schedule_id, overrides)
             return [None] * len(batch)
-        creates = [_create(c) for c in batch]
+        creates = [_write(c, OverrideCreate) for c in batch]
         results = pd.create_overrides(
             creates[0].schedule_id, [c.override for c in creates], creates[0].time_zone
         )
@@ -305,20 +309,11 @@ def _rotation_of(override: ShiftOverride, made: str | None) -> ShiftOverride:
     return replace(override, rotation_id=made)
 
 
-def _shift_create(change: Change) -> ShiftOverrideCreate:
-    match change.data:
-        case ShiftOverrideCreate() as create:
-            return create
-        case other:
-            raise TypeError(f"not a shift override create: {other!r}")
-
-
-def _create(change: Change) -> OverrideCreate:
-    match change.data:
-        case OverrideCreate() as create:
-            return create
-        case other:
-            raise TypeError(f"not an override create: {other!r}")
+def _write(change: Change, kind: type[W]) -> W:
+    """The change's write, which a batch of `kind` holds."""
+    if not isinstance(change.data, kind):
+        raise TypeError(f"not a {kind.__name__}: {change.data!r}")
+    return change.data
 
 
 JOB = runner.Job(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from scripts.plan import Change, OverrideCreate, OverrideDelete, ScheduleUpdate
 
@@ -380,16 +380,9 @@ def override_changes(
     created mid-shift counts too (it starts between the wanted start and now).
     """
     where = target(rot, want.key)
-    missing = list(want.overrides)
-    unexplained = []
-    for o in sorted(sched.overrides, key=lambda o: (o.start, o.end, o.user_id)):
-        if o.end <= max(now, want.window.managed_from):
-            continue  # past, or before the rotation starts: not rotation.yaml's to judge
-        match = next((w for w in missing if _is(o, w, user_ids, now)), None)
-        if match:
-            missing.remove(match)
-        else:
-            unexplained.append(o)
+    missing, unexplained = pair(
+        sched.overrides, want, now, lambda o, w: o.user_id == user_ids[w.person]
+    )
     creates = [_create(rot, where, sched.id, w, user_ids, now) for w in missing]
     deletes, drift = [], []
     names = {uid: handle for handle, uid in user_ids.items()}
@@ -406,10 +399,41 @@ def override_changes(
     return deletes + creates, drift
 
 
-def _is(o: Override, w: WantedOverride, user_ids: Mapping[str, str], now: datetime) -> bool:
-    if (o.user_id, o.end) != (user_ids[w.person], w.end):
-        return False
-    return o.start == w.start or w.start < o.start <= now
+class Span(Protocol):
+    """What pairing reads of an observed override, of either kind."""
+
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+
+
+S = TypeVar("S", bound=Span)
+
+
+def pair(
+    observed: Iterable[S], want: Wanted, now: datetime, same: Callable[[S, WantedOverride], bool]
+) -> tuple[list[WantedOverride], list[S]]:
+    """The wanted overrides PagerDuty lacks, and the observed ones no wanted one explains.
+
+    An observed override is a wanted one when `same` (its people) and it ends with it and starts
+    with it, or between its start and now (one written mid-shift). One that ended by now, or
+    before the rotation starts, is not rotation.yaml's to judge and is left out.
+    """
+    missing, unexplained = list(want.overrides), []
+    for o in sorted(observed, key=lambda o: (o.start, o.end)):
+        if o.end <= max(now, want.window.managed_from):
+            continue
+        match = next((w for w in missing if same(o, w) and _spans(o, w, now)), None)
+        if match:
+            missing.remove(match)
+        else:
+            unexplained.append(o)
+    return missing, unexplained
+
+
+def _spans(o: Span, w: WantedOverride, now: datetime) -> bool:
+    return o.end == w.end and (o.start == w.start or w.start < o.start <= now)
 
 
 def _create(

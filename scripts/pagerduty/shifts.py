@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-from scripts.pagerduty.plan import REASONS, Drift, Wanted, WantedOverride, local, span, target
+from scripts.pagerduty.plan import REASONS, Drift, Wanted, WantedOverride, local, pair, span, target
 from scripts.plan import (
     Change,
     CustomShiftDelete,
@@ -244,7 +244,7 @@ def _events(
         changes.append(Change("update", where, text, reason="rotation", line=line, data=data))
     if keep:
         return changes, keep[0].id
-    home = _home(mine, now)
+    home = _home(mine)
     data = EventCreate(sched.id, home, new)
     people = ", ".join(rot.cycle_of(want.key).order)
     turns = local(rot, schedule.handoff(rot, schedule.week_of(rot, at)))
@@ -255,7 +255,7 @@ def _events(
     return changes, home
 
 
-def _home(mine: Owned, now: datetime) -> str | None:
+def _home(mine: Owned) -> str | None:
     """The owned rotation the new event goes in (one with room); None: a new rotation."""
     room = [r for r in mine.rotations if len(r.events) < MAX_EVENTS]
     return room[0].id if room else None
@@ -270,22 +270,20 @@ def _overrides(
     prune: bool,
     rotation_id: str | None,
 ) -> tuple[list[Change], list[Change], list[Drift]]:
-    """Creates of wanted overrides on the owned rotation; deletes (--prune) or drift for the rest.
-
-    An observed override is ours when it overrides the owned rotation with the people, start
-    and end of a wanted one; one created mid-shift counts too (it starts between then and now).
-    """
+    """Creates of wanted overrides on the owned rotation; deletes (--prune) or drift for the rest
+    (and for custom shifts). An observed override is ours when it overrides the owned rotation
+    with the people of a wanted one, over its span (plan.pair)."""
     where = target(rot, want.key)
-    missing = list(want.overrides)
-    unexplained = []
-    for o in sorted(sched.overrides, key=lambda o: (o.start, o.end, o.id or "")):
-        if o.end <= max(now, want.window.managed_from):
-            continue  # past, or before the rotation starts: not rotation.yaml's to judge
-        match = next((w for w in missing if _is(o, w, user_ids, now, rotation_id)), None)
-        if match:
-            missing.remove(match)
-        else:
-            unexplained.append(o)
+
+    def same(o: ShiftOverride, w: WantedOverride) -> bool:
+        people = (o.rotation_id, o.overriding, o.overridden)
+        return rotation_id is not None and people == (
+            rotation_id,
+            user_ids[w.person],
+            user_ids[w.covers],
+        )
+
+    missing, unexplained = pair(sched.overrides, want, now, same)
     creates = [_create(rot, where, sched.id, rotation_id, w, user_ids, now) for w in missing]
     deletes, drift = [], []
     names = {uid: handle for handle, uid in user_ids.items()}
@@ -312,21 +310,6 @@ def _overrides(
             in_progress = shift.start < now
             drift.append(Drift(where, text + (", in progress" if in_progress else ""), in_progress))
     return creates, deletes, drift
-
-
-def _is(
-    o: ShiftOverride,
-    w: WantedOverride,
-    user_ids: Mapping[str, str],
-    now: datetime,
-    rotation_id: str | None,
-) -> bool:
-    if rotation_id is None or o.rotation_id != rotation_id:
-        return False
-    people = (o.overriding, o.overridden, o.end)
-    if people != (user_ids[w.person], user_ids[w.covers], w.end):
-        return False
-    return o.start == w.start or w.start < o.start <= now
 
 
 def _create(
