@@ -225,33 +225,34 @@ def _events(
     started = replace(new, effective_since=max(new.effective_since, now))
     keep = next(((r, e) for r, e in reversed(live) if same_rotation(rot, e, started)), None)
     changes: list[Change] = []
+
+    def change(action: str, text: str, data: Write) -> None:
+        changes.append(Change(action, where, text, reason="rotation", line=line, data=data))
+
     for r, e in live:
         if keep and e is keep[1]:
             continue
         if e.effective_since > now and e.effective_since >= at:
-            data: Write = EventDelete(sched.id, r.id, e.id)
-            text = f"delete {e.name or e.id} (from {local(rot, e.effective_since)}, not started)"
-            changes.append(Change("delete", where, text, reason="rotation", line=line, data=data))
+            since = local(rot, e.effective_since)
+            change("delete", f"delete {e.name or e.id} (from {since}, not started)",
+                   EventDelete(sched.id, r.id, e.id))  # fmt: skip
         elif e.effective_until is None or e.effective_until > at:
-            data = EventEnd(sched.id, r.id, e.id, at)
-            text = f"end {e.name or e.id} at {local(rot, at)}"
-            changes.append(Change("update", where, text, reason="rotation", line=line, data=data))
-    if keep and (until := keep[1].effective_until) is not None:  # a change since taken back
-        kept, event = keep
-        data = EventEnd(sched.id, kept.id, event.id, None)
-        was = local(rot, until)
-        text = f"keep {event.name or event.id} open (it was to end {was})"
-        changes.append(Change("update", where, text, reason="rotation", line=line, data=data))
+            change("update", f"end {e.name or e.id} at {local(rot, at)}",
+                   EventEnd(sched.id, r.id, e.id, at))  # fmt: skip
     if keep:
-        return changes, keep[0].id
+        kept, event = keep
+        if event.effective_until is not None:  # it was to end for a change since taken back
+            was = local(rot, event.effective_until)
+            change("update", f"keep {event.name or event.id} open (it was to end {was})",
+                   EventEnd(sched.id, kept.id, event.id, None))  # fmt: skip
+        return changes, kept.id
     home = _home(mine)
-    data = EventCreate(sched.id, home, new)
     people = ", ".join(rot.cycle_of(want.key).order)
     turns = local(rot, schedule.handoff(rot, schedule.week_of(rot, at)))
     text = f"new event from {local(rot, at)}: weekly turns from {turns} {rot.timezone}, " + (
         f"in the order {people}" + ("" if home else " (in a new rotation)")
     )
-    changes.append(Change("create", where, text, reason="rotation", line=line, data=data))
+    change("create", text, EventCreate(sched.id, home, new))
     return changes, home
 
 
