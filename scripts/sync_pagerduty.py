@@ -139,34 +139,42 @@ def observe(
         try:
             sched = pd.schedule(sid)
         except NotFound:
-            where = "support_hero" if key == HERO else f"teams.{key}"
-            line = rot.hero.line if key == HERO else rot.teams[key].line
-            problems.append(
-                Problem(
-                    rot.file,
-                    line,
-                    1,
-                    f"{where}.pagerduty_schedule",
-                    f"PagerDuty has no schedule {sid}; create it in "
-                    "PagerDuty first (this job does not create schedules)",
-                )
-            )
+            problems.append(_missing(rot, key, sid))
             continue
-        since, until = pdp.observed_span(pdp.window(rot, key, now, weeks), now)
         if not isinstance(sched, pdp.Schedule) and (big := _too_big(rot, key, sid)):
             problems.append(big)
             continue
-        if isinstance(sched, pdp.Schedule):
-            observed[key] = replace(sched, overrides=pd.overrides(sid, since, until))
-        else:  # shift-based: its overrides and the custom shifts beside its rotations
-            observed[key] = replace(
-                sched,
-                overrides=pd.shift_overrides(sid, since, until),
-                custom_shifts=pd.custom_shifts(sid, since, until),
-            )
+        since, until = pdp.observed_span(pdp.window(rot, key, now, weeks), now)
+        observed[key] = _with_overrides(pd, sched, since, until)
     if problems:
         raise ConfigError(problems)
     return observed, user_ids
+
+
+def _with_overrides(
+    pd: PagerDuty, sched: pdp.Schedule | ShiftSchedule, since: datetime, until: datetime
+) -> pdp.Schedule | ShiftSchedule:
+    """The schedule with its overrides over [since, until) (shift-based: custom shifts too)."""
+    if isinstance(sched, pdp.Schedule):
+        return replace(sched, overrides=pd.overrides(sched.id, since, until))
+    return replace(
+        sched,
+        overrides=pd.shift_overrides(sched.id, since, until),
+        custom_shifts=pd.custom_shifts(sched.id, since, until),
+    )
+
+
+def _missing(rot: Rotation, key: str, sid: str) -> Problem:
+    where = "support_hero" if key == HERO else f"teams.{key}"
+    line = rot.hero.line if key == HERO else rot.teams[key].line
+    return Problem(
+        rot.file,
+        line,
+        1,
+        f"{where}.pagerduty_schedule",
+        f"PagerDuty has no schedule {sid}; create it in PagerDuty first (this job does not "
+        "create schedules)",
+    )
 
 
 def _too_big(rot: Rotation, key: str, sid: str) -> Problem | None:
